@@ -1,0 +1,62 @@
+import http from 'node:http';
+import https from 'node:https';
+import got, { type Got, RequestError } from 'got';
+import { AbortedError, ConnectionError, RequestTimeoutError } from './errors.js';
+import { redactUrl } from './redact.js';
+import type { Transport, TransportRequest, TransportResponse } from './transport.js';
+
+/** TLS settings shared by every transport. */
+export interface TlsOptions {
+  /** PEM text of the CA bundle to trust instead of Node's default roots. */
+  ca?: string | undefined;
+  /** Skip certificate verification. Off by default; `connect()` warns when it is on. */
+  insecure?: boolean | undefined;
+}
+
+/**
+ * The default transport: got with its own retry off (retries live in one layer, ours), no
+ * redirects, errors never thrown for an HTTP status, and keep-alive agents.
+ */
+export function createGotTransport(tls: TlsOptions = {}): Transport {
+  const client: Got = got.extend({
+    retry: { limit: 0 },
+    throwHttpErrors: false,
+    followRedirect: false,
+    responseType: 'buffer',
+    decompress: true,
+    agent: {
+      http: new http.Agent({ keepAlive: true, maxSockets: 64 }),
+      https: new https.Agent({ keepAlive: true, maxSockets: 64 }),
+    },
+    https: {
+      ...(tls.ca ? { certificateAuthority: tls.ca } : {}),
+      rejectUnauthorized: !tls.insecure,
+    },
+  });
+
+  return {
+    async request(req: TransportRequest): Promise<TransportResponse> {
+      const ctx = { service: req.service, method: req.method, url: redactUrl(req.url) };
+      if (req.signal?.aborted) throw new AbortedError(`${req.service} ${req.method}`, { cause: req.signal.reason });
+      try {
+        const res = await client(req.url, {
+          method: req.method,
+          headers: req.headers,
+          ...(req.body === undefined ? {} : { body: req.body }),
+          timeout: { request: req.timeoutMs },
+          ...(req.signal ? { signal: req.signal } : {}),
+        });
+        const headers: Record<string, string | undefined> = {};
+        for (const [k, v] of Object.entries(res.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+        return { status: res.statusCode, headers, body: res.rawBody };
+      } catch (err) {
+        if (req.signal?.aborted) throw new AbortedError(`${req.service} ${req.method} ${ctx.url}`, { cause: err });
+        if (err instanceof RequestError && err.name === 'TimeoutError') {
+          throw new RequestTimeoutError(ctx, req.timeoutMs, { cause: err });
+        }
+        const code = err instanceof RequestError ? err.code : undefined;
+        throw new ConnectionError(ctx, code ?? (err instanceof Error ? err.message : String(err)), { cause: err });
+      }
+    },
+  };
+}

@@ -1,0 +1,22 @@
+export * from './errors.js';
+export * from './transport.js';
+export { createGotTransport, type TlsOptions } from './got-transport.js';
+export { createAxiosTransport, type AxiosLike } from './axios-transport.js';
+export { type Logger, silentLogger } from './logger.js';
+export { defaultRetryPolicy, isRetryable, parseRetryAfter, withRetry, type RetryPolicy } from './retry.js';
+export { defaultPoll, pollDelay, waitFor, waitForDeletion, type PollOptions, type WaitOptions, type WaitProgress } from './waiter.js';
+export * from './microversion.js';
+export { paginate, collect, type Page } from './paginate.js';
+export { redactHeaders, redactText, redactUrl, REDACTED } from './redact.js';
+export { sleep } from './sleep.js';
+export {
+  ServiceClient,
+  errorFromResponse,
+  type AuthProvider,
+  type CallOptions,
+  type MicroversionService,
+  type Query,
+  type RequestSpec,
+  type ServiceClientOptions,
+  type ServiceResponse,
+} from './service-client.js';

@@ -1,0 +1,4 @@
+export * from './core/index.js';
+export * from './keystone/index.js';
+export { connect, versionUrl, SUPPORTED_MICROVERSIONS, type Cloud, type ConnectOptions } from './connect.js';
+export { VERSION, USER_AGENT } from './version.js';

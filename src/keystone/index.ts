@@ -1,0 +1,5 @@
+export * from './auth-methods.js';
+export * from './catalog.js';
+export * from './config.js';
+export { tokenResponseSchema, type CatalogEntry, type Endpoint, type TokenResponse } from './schemas.js';
+export { KeystoneSession, type SessionOptions, type TokenInfo } from './session.js';
