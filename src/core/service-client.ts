@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
 import type { z } from 'zod';
+import type {
+  OpenStackError} from './errors.js';
 import {
   AbortedError,
-  OpenStackError,
   ResponseValidationError,
   UnauthorizedError,
   openStackErrorFor,
