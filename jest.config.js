@@ -11,5 +11,6 @@ export default {
   transform: {
     '^.+\\.ts$': ['ts-jest', { useESM: true, tsconfig: 'tsconfig.json', diagnostics: { ignoreCodes: [151002] } }],
   },
+  setupFilesAfterEnv: ['<rootDir>/test/setup-nock.ts'],
   testTimeout: 20000,
 };

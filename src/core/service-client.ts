@@ -126,7 +126,14 @@ export class ServiceClient {
         return await this.send(spec, url, token);
       } catch (err) {
         // One re-authentication per call, shared by concurrent callers inside the session.
-        if (err instanceof UnauthorizedError && token && this.opts.auth?.canReauthenticate && !reauthenticated) {
+        // A stream body is consumed by the first try and cannot be replayed.
+        if (
+          err instanceof UnauthorizedError &&
+          token &&
+          this.opts.auth?.canReauthenticate &&
+          !reauthenticated &&
+          !isStream(spec.body)
+        ) {
           reauthenticated = true;
           this.opts.auth.invalidate(token);
           const fresh = await this.opts.auth.token(spec.signal);
@@ -246,22 +253,21 @@ function parseFault(body: Buffer): { fault?: string; message?: string } {
       for (const [name, value] of entries) {
         if (value && typeof value === 'object' && 'message' in value) {
           const msg = (value as { message: unknown }).message;
-          return { fault: name === 'error' ? undefined : name, message: typeof msg === 'string' ? msg : String(msg) };
+          return { fault: name === 'error' ? undefined : name, message: plain(typeof msg === 'string' ? msg : String(msg)) };
         }
       }
-      // Glance and some others: {"message": "..."} or a string under a known key.
+      // Glance: {"message": "No image found<br /><br />\n", "code": "404 Not Found", "title": …}.
       const msg = (json as Record<string, unknown>).message;
-      if (typeof msg === 'string') return { message: msg };
+      if (typeof msg === 'string') return { message: plain(msg) };
     }
   } catch {
     // Not JSON: fall through to text.
   }
-  const firstLines = text
-    .replace(/<[^>]*>/g, ' ')
-    .split('\n')
-    .map((l) => l.trim())
-    .filter(Boolean)
-    .slice(0, 3)
-    .join(' ');
-  return firstLines ? { message: firstLines } : {};
+  const message = plain(text.split('\n').slice(0, 6).join('\n'));
+  return message ? { message } : {};
+}
+
+/** Markup dropped and white space folded: error bodies from webob carry `<br />` and blank lines. */
+function plain(text: string): string {
+  return text.replace(/<[^>]*>/g, ' ').replace(/\s+/g, ' ').trim();
 }

@@ -212,6 +212,25 @@ describe('ServiceClient.request', () => {
     expect(nock.pendingMocks()).toEqual([]);
   });
 
+  it('does not replay a consumed stream body after a 401', async () => {
+    const auth: AuthProvider = { canReauthenticate: true, token: async () => 'old', invalidate: () => {} };
+    nock(api).put('/v2.1/file').reply(401, {});
+    const { Readable } = await import('node:stream');
+    const err = await testClient({ auth })
+      .request({ method: 'PUT', path: '/file', body: Readable.from([Buffer.from('data')]), expect: [204] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnauthorizedError);
+    expect(nock.pendingMocks()).toEqual([]);
+  });
+
+  it('cleans markup out of a Glance JSON error message', async () => {
+    nock(api)
+      .get('/v2.1/img')
+      .reply(404, { message: 'No image found with ID x<br /><br />\n\n\n', code: '404 Not Found', title: 'Not Found' });
+    const err = (await testClient().request({ method: 'GET', path: '/img', expect: [200] }).catch((e: unknown) => e)) as NotFoundError;
+    expect(err.faultMessage).toBe('No image found with ID x');
+  });
+
   it('treats a 401 as final for a fixed token', async () => {
     nock(api).get('/v2.1/x').reply(401, {});
     const auth = fixedToken();
