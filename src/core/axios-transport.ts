@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import { AbortedError, ConnectionError, RequestTimeoutError } from './errors.js';
-import { redactUrl } from './redact.js';
+import { bareError, redactUrl } from './redact.js';
 import type { Transport, TransportRequest, TransportResponse } from './transport.js';
 
 /**
@@ -46,10 +46,10 @@ export function createAxiosTransport(axios: AxiosLike): Transport {
         });
         return { status: res.status, headers: lowerCaseHeaders(res.headers), body: toBuffer(res.data) };
       } catch (err) {
-        if (req.signal?.aborted) throw new AbortedError(`${req.service} ${req.method} ${ctx.url}`, { cause: err });
+        if (req.signal?.aborted) throw new AbortedError(`${req.service} ${req.method} ${ctx.url}`, { cause: bareError(err) });
         const code = (err as { code?: unknown }).code;
-        if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') throw new RequestTimeoutError(ctx, req.timeoutMs, { cause: err });
-        throw new ConnectionError(ctx, typeof code === 'string' ? code : String(err), { cause: err });
+        if (code === 'ECONNABORTED' || code === 'ETIMEDOUT') throw new RequestTimeoutError(ctx, req.timeoutMs, { cause: bareError(err) });
+        throw new ConnectionError(ctx, typeof code === 'string' ? code : String(err), { cause: bareError(err) });
       }
     },
   };

@@ -2,7 +2,7 @@ import http from 'node:http';
 import https from 'node:https';
 import got, { type Got, RequestError } from 'got';
 import { AbortedError, ConnectionError, RequestTimeoutError } from './errors.js';
-import { redactUrl } from './redact.js';
+import { bareError, redactUrl } from './redact.js';
 import type { Transport, TransportRequest, TransportResponse } from './transport.js';
 
 /** TLS settings shared by every transport. */
@@ -50,12 +50,12 @@ export function createGotTransport(tls: TlsOptions = {}): Transport {
         for (const [k, v] of Object.entries(res.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
         return { status: res.statusCode, headers, body: res.rawBody };
       } catch (err) {
-        if (req.signal?.aborted) throw new AbortedError(`${req.service} ${req.method} ${ctx.url}`, { cause: err });
+        if (req.signal?.aborted) throw new AbortedError(`${req.service} ${req.method} ${ctx.url}`, { cause: bareError(err) });
         if (err instanceof RequestError && err.name === 'TimeoutError') {
-          throw new RequestTimeoutError(ctx, req.timeoutMs, { cause: err });
+          throw new RequestTimeoutError(ctx, req.timeoutMs, { cause: bareError(err) });
         }
         const code = err instanceof RequestError ? err.code : undefined;
-        throw new ConnectionError(ctx, code ?? (err instanceof Error ? err.message : String(err)), { cause: err });
+        throw new ConnectionError(ctx, code ?? (err instanceof Error ? err.message : String(err)), { cause: bareError(err) });
       }
     },
   };

@@ -50,3 +50,16 @@ export function redactUrl(url: string): string {
 export function redactText(text: string): string {
   return text.replace(SECRET_JSON_KEY, (_m, key: string) => `"${key}": "${REDACTED}"`);
 }
+
+/**
+ * A copy of an HTTP library's error with only its name, code and message. got's and axios's errors
+ * carry the request options, token header included; they must not travel as a `cause`.
+ */
+export function bareError(err: unknown): Error {
+  if (!(err instanceof Error)) return new Error(String(err));
+  const bare = new Error(redactText(err.message));
+  bare.name = err.name;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string') (bare as Error & { code?: string }).code = code;
+  return bare;
+}

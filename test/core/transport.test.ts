@@ -53,6 +53,19 @@ describe.each(transports)('%s transport', (_name, make) => {
     expect((await make().request({ ...req, method: 'GET', url: `${base}/redirect` })).status).toBe(302);
   });
 
+  it('keeps the token out of transport errors, causes included', async () => {
+    const { inspect } = await import('node:util');
+    const headers = { 'x-auth-token': 'tok-must-not-leak' };
+    const errors = await Promise.all([
+      make().request({ ...req, headers, method: 'GET', url: 'http://127.0.0.1:1/x' }).catch((e: unknown) => e),
+      make().request({ ...req, headers, method: 'GET', url: `${base}/slow`, timeoutMs: 30 }).catch((e: unknown) => e),
+    ]);
+    for (const err of errors) {
+      expect(err).toBeInstanceOf(Error);
+      expect(inspect(err, { depth: 10 })).not.toContain('tok-must-not-leak');
+    }
+  });
+
   it('throws RequestTimeoutError, AbortedError and ConnectionError', async () => {
     await expect(make().request({ ...req, method: 'GET', url: `${base}/slow`, timeoutMs: 50 })).rejects.toBeInstanceOf(RequestTimeoutError);
     const ac = new AbortController();

@@ -1,0 +1,122 @@
+import type { Microversion } from '../core/microversion.js';
+import type { CallOptions, ServiceClient } from '../core/service-client.js';
+import type { PollOptions } from '../core/waiter.js';
+import { findFlavorByName, getFlavor, listFlavors, type ListFlavorsInput } from './flavors/requests.js';
+import { computeMicroversion } from './microversion.js';
+import {
+  deleteServerMetadataItem,
+  getServerMetadata,
+  replaceServerMetadata,
+  setServerMetadataItem,
+  updateServerMetadata,
+} from './server-metadata/requests.js';
+import {
+  addServerTag,
+  hasServerTag,
+  listServerTags,
+  removeServerTag,
+  replaceServerTags,
+} from './server-tags/requests.js';
+import type { CreateServerInput } from './servers/create-input.js';
+import {
+  createServer,
+  deleteServer,
+  findServerByClientToken,
+  getServer,
+  listServers,
+  rebootServer,
+  type ListServersInput,
+  type RebootType,
+} from './servers/requests.js';
+import type { ServerStatus } from './servers/schemas.js';
+import { waitForServerActive, waitForServerDeleted, waitForServerStatus } from './servers/waiters.js';
+import {
+  attachVolume,
+  detachVolume,
+  getVolumeAttachment,
+  listVolumeAttachments,
+  type AttachmentCallOptions,
+  type AttachVolumeInput,
+} from './volume-attachments/requests.js';
+import { waitForVolumeAttached, waitForVolumeDetached } from './volume-attachments/waiters.js';
+
+/**
+ * Nova (compute API v2.1) bound to one {@link ServiceClient}: each method delegates to the exported
+ * function of the same job (`nova.servers.create` → `createServer`), with the same errors and
+ * microversion rules.
+ *
+ * @example
+ * const nova = new NovaClient(cloud.services.compute);
+ * const { id } = await nova.servers.create({ name, flavorRef, networks: 'none', blockDeviceMappings });
+ * await nova.servers.waitForActive(id);
+ */
+export class NovaClient {
+  constructor(readonly compute: ServiceClient) {}
+
+  /** The compute microversion this client sends (2.1 when none was negotiated). */
+  get microversion(): Microversion {
+    return computeMicroversion(this.compute);
+  }
+
+  /** Servers: create, read, list, delete, reboot, waiters, metadata and tags. */
+  readonly servers = {
+    create: (input: CreateServerInput, opts?: CallOptions) => createServer(this.compute, input, opts),
+    get: (serverId: string, opts?: CallOptions) => getServer(this.compute, serverId, opts),
+    list: (filters?: ListServersInput, opts?: CallOptions) => listServers(this.compute, filters, opts),
+    findByClientToken: (clientToken: string, filters?: { name?: string | undefined }, opts?: CallOptions) =>
+      findServerByClientToken(this.compute, clientToken, filters, opts),
+    delete: (serverId: string, opts?: CallOptions) => deleteServer(this.compute, serverId, opts),
+    reboot: (serverId: string, type: RebootType, opts?: CallOptions) =>
+      rebootServer(this.compute, serverId, type, opts),
+    waitForStatus: (serverId: string, status: ServerStatus | readonly ServerStatus[], opts?: PollOptions) =>
+      waitForServerStatus(this.compute, serverId, status, opts),
+    waitForActive: (serverId: string, opts?: PollOptions) =>
+      waitForServerActive(this.compute, serverId, opts),
+    waitForDeleted: (serverId: string, opts?: PollOptions) =>
+      waitForServerDeleted(this.compute, serverId, opts),
+    metadata: {
+      get: (serverId: string, opts?: CallOptions) => getServerMetadata(this.compute, serverId, opts),
+      replace: (serverId: string, metadata: Readonly<Record<string, string>>, opts?: CallOptions) =>
+        replaceServerMetadata(this.compute, serverId, metadata, opts),
+      update: (serverId: string, metadata: Readonly<Record<string, string>>, opts?: CallOptions) =>
+        updateServerMetadata(this.compute, serverId, metadata, opts),
+      set: (serverId: string, key: string, value: string, opts?: CallOptions) =>
+        setServerMetadataItem(this.compute, serverId, key, value, opts),
+      delete: (serverId: string, key: string, opts?: CallOptions) =>
+        deleteServerMetadataItem(this.compute, serverId, key, opts),
+    },
+    tags: {
+      list: (serverId: string, opts?: CallOptions) => listServerTags(this.compute, serverId, opts),
+      replace: (serverId: string, tags: readonly string[], opts?: CallOptions) =>
+        replaceServerTags(this.compute, serverId, tags, opts),
+      add: (serverId: string, tag: string, opts?: CallOptions) =>
+        addServerTag(this.compute, serverId, tag, opts),
+      has: (serverId: string, tag: string, opts?: CallOptions) =>
+        hasServerTag(this.compute, serverId, tag, opts),
+      remove: (serverId: string, tag: string, opts?: CallOptions) =>
+        removeServerTag(this.compute, serverId, tag, opts),
+    },
+  } as const;
+
+  /** Volumes attached to servers (`os-volume_attachments`). */
+  readonly volumeAttachments = {
+    list: (serverId: string, opts?: CallOptions) => listVolumeAttachments(this.compute, serverId, opts),
+    get: (serverId: string, volumeId: string, opts?: CallOptions) =>
+      getVolumeAttachment(this.compute, serverId, volumeId, opts),
+    attach: (serverId: string, input: AttachVolumeInput, opts?: AttachmentCallOptions) =>
+      attachVolume(this.compute, serverId, input, opts),
+    detach: (serverId: string, volumeId: string, opts?: AttachmentCallOptions) =>
+      detachVolume(this.compute, serverId, volumeId, opts),
+    waitForAttached: (serverId: string, volumeId: string, opts?: PollOptions) =>
+      waitForVolumeAttached(this.compute, serverId, volumeId, opts),
+    waitForDetached: (serverId: string, volumeId: string, opts?: PollOptions) =>
+      waitForVolumeDetached(this.compute, serverId, volumeId, opts),
+  } as const;
+
+  /** Flavors. */
+  readonly flavors = {
+    get: (flavorId: string, opts?: CallOptions) => getFlavor(this.compute, flavorId, opts),
+    list: (filters?: ListFlavorsInput, opts?: CallOptions) => listFlavors(this.compute, filters, opts),
+    findByName: (name: string, opts?: CallOptions) => findFlavorByName(this.compute, name, opts),
+  } as const;
+}

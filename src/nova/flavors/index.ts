@@ -1,0 +1,2 @@
+export { findFlavorByName, getFlavor, listFlavors, type ListFlavorsInput } from './requests.js';
+export { flavorListResponseSchema, flavorResponseSchema, flavorSchema, type Flavor } from './schemas.js';

@@ -1,0 +1,139 @@
+import { z } from 'zod';
+import { ResponseValidationError } from '../../core/errors.js';
+import type { CallOptions, ServiceClient } from '../../core/service-client.js';
+import { idSchema, metadataSchema, parseInput } from '../input.js';
+import { serverMetadataItemResponseSchema, serverMetadataResponseSchema } from './schemas.js';
+import { serverMetadataItemUrl, serverMetadataUrl } from './urls.js';
+
+const keySchema = z
+  .string()
+  .regex(/^[a-zA-Z0-9-_:. ]{1,255}$/, 'metadata keys are 1–255 characters of [a-zA-Z0-9-_:. ]');
+
+/**
+ * Reads all of a server's metadata (`GET /servers/{id}/metadata`).
+ *
+ * @throws {NotFoundError} when the server does not exist; the other HTTP errors.
+ */
+export async function getServerMetadata(
+  client: ServiceClient,
+  serverId: string,
+  opts: CallOptions = {},
+): Promise<Record<string, string>> {
+  const id = parseInput(idSchema, serverId, 'server id');
+  const res = await client.request({
+    method: 'GET',
+    path: serverMetadataUrl(id),
+    expect: [200],
+    schema: serverMetadataResponseSchema,
+    ...opts,
+  });
+  return res.data.metadata;
+}
+
+/**
+ * Replaces all of a server's metadata (`PUT /servers/{id}/metadata` → 200): keys not in `metadata`
+ * are removed, including a client token (`dataswap:client-token`) unless it is passed again.
+ *
+ * @returns the metadata now stored.
+ * @throws {InputValidationError}; {@link ConflictError} in a state that forbids it; {@link ForbiddenError}
+ * over the metadata quota; the other HTTP errors.
+ */
+export async function replaceServerMetadata(
+  client: ServiceClient,
+  serverId: string,
+  metadata: Readonly<Record<string, string>>,
+  opts: CallOptions = {},
+): Promise<Record<string, string>> {
+  const id = parseInput(idSchema, serverId, 'server id');
+  const md = parseInput(metadataSchema, metadata, 'server metadata');
+  const res = await client.request({
+    method: 'PUT',
+    path: serverMetadataUrl(id),
+    json: { metadata: md },
+    expect: [200],
+    schema: serverMetadataResponseSchema,
+    ...opts,
+  });
+  return res.data.metadata;
+}
+
+/**
+ * Merges `metadata` into a server's metadata (`POST /servers/{id}/metadata` → 200): keys given are
+ * set, others kept. Setting the same values twice has the same effect, so it is retried like a PUT.
+ *
+ * @returns the whole metadata now stored.
+ * @throws {InputValidationError}; {@link ConflictError}; {@link ForbiddenError} over the quota; the other
+ * HTTP errors.
+ */
+export async function updateServerMetadata(
+  client: ServiceClient,
+  serverId: string,
+  metadata: Readonly<Record<string, string>>,
+  opts: CallOptions = {},
+): Promise<Record<string, string>> {
+  const id = parseInput(idSchema, serverId, 'server id');
+  const md = parseInput(metadataSchema, metadata, 'server metadata');
+  const res = await client.request({
+    method: 'POST',
+    path: serverMetadataUrl(id),
+    json: { metadata: md },
+    expect: [200],
+    schema: serverMetadataResponseSchema,
+    idempotent: true,
+    ...opts,
+  });
+  return res.data.metadata;
+}
+
+/**
+ * Sets one metadata item (`PUT /servers/{id}/metadata/{key}` `{"meta": {key: value}}` → 200).
+ *
+ * @returns the value stored.
+ * @throws {InputValidationError}; {@link ConflictError}; {@link ForbiddenError} over the quota; the other
+ * HTTP errors.
+ */
+export async function setServerMetadataItem(
+  client: ServiceClient,
+  serverId: string,
+  key: string,
+  value: string,
+  opts: CallOptions = {},
+): Promise<string> {
+  const id = parseInput(idSchema, serverId, 'server id');
+  const k = parseInput(keySchema, key, 'metadata key');
+  const v = parseInput(z.string().max(255), value, 'metadata value');
+  const path = serverMetadataItemUrl(id, k);
+  const res = await client.request({
+    method: 'PUT',
+    path,
+    json: { meta: { [k]: v } },
+    expect: [200],
+    schema: serverMetadataItemResponseSchema,
+    ...opts,
+  });
+  const stored = res.data.meta[k];
+  if (stored === undefined) {
+    throw new ResponseValidationError(
+      { service: client.service, method: 'PUT', url: client.url(path), requestId: res.requestId },
+      [`meta.${k}: missing`],
+    );
+  }
+  return stored;
+}
+
+/**
+ * Deletes one metadata item (`DELETE /servers/{id}/metadata/{key}` → 204).
+ *
+ * @throws {NotFoundError} when the server or the key does not exist; {@link ConflictError}; the other
+ * HTTP errors.
+ */
+export async function deleteServerMetadataItem(
+  client: ServiceClient,
+  serverId: string,
+  key: string,
+  opts: CallOptions = {},
+): Promise<void> {
+  const id = parseInput(idSchema, serverId, 'server id');
+  const k = parseInput(keySchema, key, 'metadata key');
+  await client.request({ method: 'DELETE', path: serverMetadataItemUrl(id, k), expect: [204], ...opts });
+}

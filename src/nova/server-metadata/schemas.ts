@@ -1,0 +1,10 @@
+import { z } from 'zod';
+
+/**
+ * Server metadata responses (compute API v2.1): `GET`/`PUT`/`POST /servers/{id}/metadata` → 200
+ * with the whole set as `{"metadata": {…}}`. Values are strings.
+ */
+export const serverMetadataResponseSchema = z.looseObject({ metadata: z.record(z.string(), z.string()) });
+
+/** `PUT /servers/{id}/metadata/{key}` → 200 with the one item as `{"meta": {key: value}}`. */
+export const serverMetadataItemResponseSchema = z.looseObject({ meta: z.record(z.string(), z.string()) });

@@ -1,0 +1,29 @@
+export {
+  buildCreateServerBody,
+  CLIENT_TOKEN_METADATA_KEY,
+  type BlockDeviceMappingInput,
+  type CreateServerInput,
+  type SchedulerHintsInput,
+  type ServerNetworkInput,
+} from './create-input.js';
+export {
+  createServer,
+  deleteServer,
+  findServerByClientToken,
+  getServer,
+  listServers,
+  rebootServer,
+  type ListServersInput,
+  type RebootType,
+} from './requests.js';
+export {
+  createServerResponseSchema,
+  serverListResponseSchema,
+  serverResponseSchema,
+  serverSchema,
+  type CreatedServer,
+  type Server,
+  type ServerFault,
+  type ServerStatus,
+} from './schemas.js';
+export { waitForServerActive, waitForServerDeleted, waitForServerStatus } from './waiters.js';
