@@ -1,0 +1,19 @@
+export {
+  createBackup,
+  deleteBackup,
+  findBackupByClientToken,
+  getBackup,
+  listBackups,
+  restoreBackup,
+} from './requests.js';
+export { getBackupServiceState, type BackupServiceState } from './service.js';
+export { waitForBackupDeleted, waitForBackupStatus } from './waiters.js';
+export {
+  backupSchema,
+  type Backup,
+  type BackupRestore,
+  type BackupSummary,
+  type CreateBackupInput,
+  type ListBackupsInput,
+  type RestoreBackupInput,
+} from './schemas.js';

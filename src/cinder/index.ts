@@ -1,0 +1,7 @@
+/** Cinder (block storage v3): volumes, snapshots, backups, volume types. */
+export { CinderClient } from './client.js';
+export * from './volumes/index.js';
+export * from './snapshots/index.js';
+export * from './backups/index.js';
+export * from './volume-types/index.js';
+export { CLIENT_TOKEN_KEY, type Metadata } from './shared/metadata.js';

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+
+/**
+ * The metadata key under which create calls store a caller's client token, so a caller that
+ * retries after a timeout can find what the first try made instead of creating a duplicate.
+ */
+export const CLIENT_TOKEN_KEY = 'dataswap:client-token';
+
+// Cinder's `metadata` request schema (cinder/api/validation/parameter_types.py `extra_specs`,
+// Zed): keys match ^[a-zA-Z0-9-_:. /]{1,255}$, values are strings of at most 255 characters.
+const METADATA_KEY = /^[a-zA-Z0-9\-_:. /]{1,255}$/;
+
+/** A metadata value as Cinder accepts it. */
+export const metadataValueSchema = z.string().max(255, 'metadata values are at most 255 characters');
+
+/** Metadata as Cinder accepts it in a request (string → string, Cinder's key rules). */
+export const metadataInputSchema = z.record(
+  z.string().regex(METADATA_KEY, 'metadata keys are 1–255 characters of letters, digits, space and -_:./'),
+  metadataValueSchema,
+);
+
+/** A client token: any non-empty metadata value. */
+export const clientTokenSchema = metadataValueSchema.min(1, 'a client token must not be empty');
+
+/** Metadata as Cinder returns it: string → string. */
+export const metadataSchema = z.record(z.string(), z.string());
+
+/** Metadata as Cinder accepts and returns it. */
+export type Metadata = Record<string, string>;
+
+/**
+ * The metadata to send: the caller's, plus the client token when one is given. Returns undefined
+ * when there is nothing to send, so the request body stays minimal.
+ */
+export function withClientToken(
+  metadata: Metadata | undefined,
+  clientToken: string | undefined,
+): Metadata | undefined {
+  if (clientToken === undefined) return metadata;
+  return { ...metadata, [CLIENT_TOKEN_KEY]: clientToken };
+}
+
+/** Whether `metadata` carries a client token that differs from `clientToken` (an input error). */
+export function conflictsWithClientToken(
+  metadata: Metadata | undefined,
+  clientToken: string | undefined,
+): boolean {
+  const existing = metadata?.[CLIENT_TOKEN_KEY];
+  return clientToken !== undefined && existing !== undefined && existing !== clientToken;
+}
+
+/**
+ * The `metadata` query value of a Cinder list: the server reads it with Python's
+ * `ast.literal_eval` (cinder/volume/api.py `check_volume_filters`, cinder/api/v3/snapshots.py), so
+ * a JSON object of strings is a valid literal: `metadata={"k":"v"}` (URL-encoded by the client).
+ */
+export function metadataQuery(filter: Metadata | undefined): string | undefined {
+  return filter && Object.keys(filter).length > 0 ? JSON.stringify(filter) : undefined;
+}
+
+/** Whether `actual` holds every key/value of `filter`. */
+export function matchesMetadata(actual: Metadata | undefined, filter: Metadata | undefined): boolean {
+  if (!filter) return true;
+  return Object.entries(filter).every(([k, v]) => actual?.[k] === v);
+}

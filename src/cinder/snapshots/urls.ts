@@ -1,0 +1,15 @@
+/** Snapshot paths, relative to the Cinder endpoint (which already ends in `/v3/<project_id>`). */
+
+const id = encodeURIComponent;
+
+/** `POST /snapshots`. */
+export const snapshotsUrl = (): string => '/snapshots';
+/** `GET /snapshots/detail` (detailed list). */
+export const snapshotsDetailUrl = (): string => '/snapshots/detail';
+/** `GET`/`DELETE /snapshots/{id}`. */
+export const snapshotUrl = (snapshotId: string): string => `/snapshots/${id(snapshotId)}`;
+/** `POST` (merge) / `PUT` (replace) `/snapshots/{id}/metadata`. */
+export const snapshotMetadataUrl = (snapshotId: string): string => `/snapshots/${id(snapshotId)}/metadata`;
+/** `DELETE /snapshots/{id}/metadata/{key}`. */
+export const snapshotMetadataKeyUrl = (snapshotId: string, key: string): string =>
+  `/snapshots/${id(snapshotId)}/metadata/${id(key)}`;

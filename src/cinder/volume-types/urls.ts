@@ -1,0 +1,2 @@
+/** Volume type paths, relative to the Cinder endpoint. */
+export const volumeTypesUrl = (): string => '/types';

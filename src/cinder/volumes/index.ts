@@ -1,0 +1,22 @@
+export {
+  createVolume,
+  deleteVolume,
+  deleteVolumeMetadataKey,
+  extendVolume,
+  findVolumeByClientToken,
+  getVolume,
+  listVolumes,
+  replaceVolumeMetadata,
+  updateVolumeMetadata,
+} from './requests.js';
+export { VOLUME_FAILURE_STATUSES, waitForVolumeDeleted, waitForVolumeStatus } from './waiters.js';
+export {
+  volumeAttachmentSchema,
+  volumeSchema,
+  type CreateVolumeInput,
+  type DeleteVolumeInput,
+  type ExtendVolumeInput,
+  type ListVolumesInput,
+  type Volume,
+  type VolumeAttachment,
+} from './schemas.js';

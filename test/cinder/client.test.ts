@@ -1,0 +1,58 @@
+import { describe, expect, it } from '@jest/globals';
+import nock from 'nock';
+import { CinderClient } from '../../src/cinder/index.js';
+import { collect } from '../../src/core/paginate.js';
+import { testClient } from '../helpers/core.js';
+import {
+  BASE,
+  CINDER,
+  SNAPSHOT_ID,
+  VOLUME_ID,
+  cinderClient,
+  cinderHeaders,
+  fastPoll,
+  snapshotBody,
+  useNock,
+  volumeBody,
+} from '../helpers/cinder.js';
+
+useNock();
+
+describe('CinderClient', () => {
+  it('reports the negotiated microversion, and 3.0 without one', () => {
+    expect(new CinderClient(cinderClient('3.66')).microversion).toEqual([3, 66]);
+    expect(
+      new CinderClient(testClient({ service: 'volume', endpoint: `${CINDER}${BASE}` })).microversion,
+    ).toEqual([3, 0]);
+  });
+
+  it('drives a create → wait → snapshot → delete flow through its namespaces', async () => {
+    const scope = nock(CINDER, { reqheaders: cinderHeaders('3.70') })
+      .post(`${BASE}/volumes`, { volume: { size: 1, name: 'data' } })
+      .reply(202, { volume: volumeBody({ status: 'creating' }) })
+      .get(`${BASE}/volumes/${VOLUME_ID}`)
+      .reply(200, { volume: volumeBody({ status: 'available' }) })
+      .post(`${BASE}/snapshots`, { snapshot: { volume_id: VOLUME_ID } })
+      .reply(202, { snapshot: snapshotBody({ volume_id: VOLUME_ID }) })
+      .get(`${BASE}/snapshots/${SNAPSHOT_ID}`)
+      .reply(200, { snapshot: snapshotBody({ status: 'available', volume_id: VOLUME_ID }) })
+      .get(`${BASE}/snapshots/detail`)
+      .query({ volume_id: VOLUME_ID })
+      .reply(200, { snapshots: [snapshotBody({ status: 'available', volume_id: VOLUME_ID })] })
+      .delete(`${BASE}/snapshots/${SNAPSHOT_ID}`)
+      .reply(202)
+      .delete(`${BASE}/volumes/${VOLUME_ID}?cascade=true`)
+      .reply(202);
+    const cinder = new CinderClient(cinderClient('3.70'));
+    const vol = await cinder.volumes.create({ size: 1, name: 'data' });
+    expect((await cinder.volumes.waitForAvailable(vol.id, fastPoll)).status).toBe('available');
+    const snap = await cinder.snapshots.create({ volumeId: vol.id });
+    await cinder.snapshots.waitForAvailable(snap.id, fastPoll);
+    expect((await collect(cinder.snapshots.list({ volumeId: vol.id }))).map((s) => s.id)).toEqual([
+      SNAPSHOT_ID,
+    ]);
+    expect(await cinder.snapshots.delete(snap.id)).toBe(true);
+    expect(await cinder.volumes.delete(vol.id, { cascade: true })).toBe(true);
+    scope.done();
+  });
+});
