@@ -13,6 +13,9 @@ import {
 import { defaultRetryPolicy, type RetryPolicy } from './core/retry.js';
 import { ServiceClient, type MicroversionService } from './core/service-client.js';
 import type { Transport } from './core/transport.js';
+import { CinderClient } from './cinder/client.js';
+import { GlanceClient } from './glance/client.js';
+import { NovaClient } from './nova/client.js';
 import { authMethodSchema, type AuthMethod } from './keystone/auth-methods.js';
 import { selectEndpoint, type EndpointInterface, type ServiceType } from './keystone/catalog.js';
 import { loadCloudConfig, normaliseAuthUrl, type CloudConfig } from './keystone/config.js';
@@ -48,7 +51,7 @@ export interface ConnectOptions {
   signal?: AbortSignal;
 }
 
-/** A connected cloud: the session and a client per service. Grows as the service clients land. */
+/** A connected cloud: the session and a typed client per service. */
 export interface Cloud {
   /** The resolved configuration, without secrets. */
   readonly info: { name: string | undefined; authUrl: string; region: string | undefined; source: string };
@@ -60,6 +63,9 @@ export interface Cloud {
   readonly microversions: Readonly<Record<MicroversionService, Microversion>>;
   /** The raw per-service clients every typed client is built on. */
   readonly services: Readonly<{ compute: ServiceClient; volume: ServiceClient; image: ServiceClient }>;
+  readonly nova: NovaClient;
+  readonly cinder: CinderClient;
+  readonly glance: GlanceClient;
 }
 
 /**
@@ -113,17 +119,21 @@ export async function connect(options: ConnectOptions = {}): Promise<Cloud> {
   const versioned = (service: MicroversionService, url: string, version: Microversion): ServiceClient =>
     new ServiceClient({ ...base, auth: session, service, endpoint: url, microversion: { service, version } });
 
+  const services = {
+    compute: versioned('compute', endpoints.compute, computeMv),
+    volume: versioned('volume', endpoints['block-storage'], volumeMv),
+    image: plain('image', endpoints.image),
+  };
   return {
     info: { name: config.name, authUrl: config.authUrl, region: config.region, source: config.source },
     session,
     projectId: token.projectId,
     endpoints,
     microversions: { compute: computeMv, volume: volumeMv },
-    services: {
-      compute: versioned('compute', endpoints.compute, computeMv),
-      volume: versioned('volume', endpoints['block-storage'], volumeMv),
-      image: plain('image', endpoints.image),
-    },
+    services,
+    nova: new NovaClient(services.compute),
+    cinder: new CinderClient(services.volume),
+    glance: new GlanceClient(services.image),
   };
 }
 

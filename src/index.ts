@@ -2,3 +2,6 @@ export * from './core/index.js';
 export * from './keystone/index.js';
 export { connect, versionUrl, SUPPORTED_MICROVERSIONS, type Cloud, type ConnectOptions } from './connect.js';
 export { VERSION, USER_AGENT } from './version.js';
+export * from './nova/index.js';
+export * from './cinder/index.js';
+export * from './glance/index.js';

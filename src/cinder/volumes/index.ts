@@ -11,12 +11,12 @@ export {
 } from './requests.js';
 export { VOLUME_FAILURE_STATUSES, waitForVolumeDeleted, waitForVolumeStatus } from './waiters.js';
 export {
-  volumeAttachmentSchema,
+  volumeAttachmentRecordSchema,
   volumeSchema,
   type CreateVolumeInput,
   type DeleteVolumeInput,
   type ExtendVolumeInput,
   type ListVolumesInput,
   type Volume,
-  type VolumeAttachment,
+  type VolumeAttachmentRecord,
 } from './schemas.js';

@@ -18,7 +18,7 @@ const uuid = z.guid('expected a UUID');
 const nullableString = z.string().nullable();
 
 /** One entry of `volume.attachments` (only attachments in state `attached` are listed). */
-export const volumeAttachmentSchema = z.looseObject({
+export const volumeAttachmentRecordSchema = z.looseObject({
   attachment_id: z.string(),
   volume_id: z.string(),
   /** The Nova server; null for an attachment made outside Nova. */
@@ -37,7 +37,7 @@ export const volumeSchema = z.looseObject({
   name: nullableString,
   description: nullableString.optional(),
   metadata: metadataSchema,
-  attachments: z.array(volumeAttachmentSchema),
+  attachments: z.array(volumeAttachmentRecordSchema),
   availability_zone: nullableString.optional(),
   /** `"true"` or `"false"`: a string, not a boolean. */
   bootable: z.string().optional(),
@@ -73,7 +73,7 @@ export const volumeSchema = z.looseObject({
 export type Volume = z.infer<typeof volumeSchema>;
 
 /** One entry of `volume.attachments`. */
-export type VolumeAttachment = z.infer<typeof volumeAttachmentSchema>;
+export type VolumeAttachmentRecord = z.infer<typeof volumeAttachmentRecordSchema>;
 
 /** `{"volume": …}`: show and create responses. */
 export const volumeEnvelopeSchema = z.looseObject({ volume: volumeSchema });
