@@ -5,3 +5,4 @@ export { VERSION, USER_AGENT } from './version.js';
 export * from './nova/index.js';
 export * from './cinder/index.js';
 export * from './glance/index.js';
+export * from './management/index.js';

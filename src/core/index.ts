@@ -20,3 +20,4 @@ export {
   type ServiceClientOptions,
   type ServiceResponse,
 } from './service-client.js';
+export { createIdempotently, isAmbiguousFailure } from './idempotent-create.js';

@@ -1,0 +1,92 @@
+import { createIdempotently } from '../core/idempotent-create.js';
+import type { Volume } from '../cinder/volumes/schemas.js';
+import type { CreateVolumeInput } from '../cinder/volumes/schemas.js';
+import { listBackups } from './backups.js';
+import type { DeviceContext } from './context.js';
+import { ForeignResourceError, GuestOperationError, GuestStateError } from './errors.js';
+import { LABEL, labelsFor, type Role } from './labels.js';
+import { runStep } from './steps.js';
+
+/** Where a new data volume's content comes from. */
+export type DataSource = 'latest' | 'startup' | { generation: number } | { volumeId: string };
+
+export function describeSource(source: DataSource): string {
+  if (typeof source === 'string') return source === 'latest' ? 'the latest backup' : 'the startup image';
+  return 'generation' in source ? `backup generation ${source.generation}` : `volume ${source.volumeId}`;
+}
+
+/**
+ * Builds a data volume for a guest from a backup generation, the startup image or another of the
+ * guest's volumes, in the guest's availability zone, labelled as a candidate until it is attached.
+ * Idempotent per request id: a retry returns the volume the first try made. A volume that fails
+ * to become `available` is deleted.
+ */
+export async function buildDataVolume(
+  ctx: DeviceContext,
+  target: { guestId: string; availabilityZone: string | undefined },
+  source: DataSource,
+  requestId: string,
+  opts: { role?: Role; signal?: AbortSignal | undefined; operation?: string } = {},
+): Promise<Volume> {
+  const { cinder } = ctx.cloud;
+  const { guestId } = target;
+  const op = opts.operation ?? 'create data volume';
+  const signal = opts.signal;
+  const findMine = async (): Promise<Volume | undefined> => {
+    for await (const v of cinder.volumes.list({ metadata: { [LABEL.guest]: guestId, [LABEL.request]: requestId } }, { signal })) {
+      if (v.metadata[LABEL.request] === requestId && v.metadata[LABEL.guest] === guestId) return v;
+    }
+    return undefined;
+  };
+
+  let volume = await runStep(op, 'look up request', guestId, findMine);
+  if (!volume) {
+    const spec = await runStep(op, 'resolve source', guestId, () => sourceSpec(ctx, guestId, source, signal));
+    const input: CreateVolumeInput = {
+      name: `dataswap-${guestId}-data-${requestId.slice(0, 8)}`,
+      description: `dataswap data volume of guest ${guestId} from ${describeSource(source)}`,
+      ...spec.input,
+      ...(target.availabilityZone ?? ctx.policy.availabilityZone
+        ? { availabilityZone: target.availabilityZone ?? ctx.policy.availabilityZone }
+        : {}),
+      metadata: labelsFor(guestId, opts.role ?? 'candidate-data', { [LABEL.request]: requestId, ...spec.labels }),
+    };
+    volume = await runStep(op, 'create volume', guestId, () =>
+      createIdempotently({ signal, find: findMine, create: () => cinder.volumes.create(input, { signal }) }),
+    );
+  }
+  try {
+    return await cinder.volumes.waitForStatus(volume.id, 'available', ctx.poll(signal));
+  } catch (err) {
+    await cinder.volumes.delete(volume.id).catch(() => undefined);
+    throw new GuestOperationError(op, 'wait for volume', guestId, false, err);
+  }
+}
+
+async function sourceSpec(
+  ctx: DeviceContext,
+  guestId: string,
+  source: DataSource,
+  signal?: AbortSignal,
+): Promise<{ input: Partial<CreateVolumeInput>; labels: Record<string, string> }> {
+  const size = ctx.policy.dataVolumeSize;
+  const typed = ctx.policy.dataVolumeType ? { volumeType: ctx.policy.dataVolumeType } : {};
+  if (source === 'startup') {
+    const { startupImageId } = await ctx.resolve(signal);
+    return { input: { imageRef: startupImageId, size, ...typed }, labels: { [LABEL.source]: 'startup' } };
+  }
+  if (typeof source === 'object' && 'volumeId' in source) {
+    const v = await ctx.cloud.cinder.volumes.get(source.volumeId, { signal });
+    if (v.metadata[LABEL.guest] !== guestId) throw new ForeignResourceError(guestId, `volume ${source.volumeId}`);
+    return { input: { sourceVolumeId: v.id, size: Math.max(size, v.size) }, labels: { [LABEL.source]: 'volume' } };
+  }
+  const backups = (await listBackups(ctx, guestId, signal)).filter((b) => b.status === 'available');
+  const backup = source === 'latest' ? backups[0] : backups.find((b) => b.generation === source.generation);
+  if (!backup) {
+    throw new GuestStateError(guestId, source === 'latest' ? 'has no backup yet' : `has no available backup generation ${source.generation}`);
+  }
+  return {
+    input: { snapshotId: backup.snapshotId, size: Math.max(size, backup.sizeGiB) },
+    labels: { [LABEL.source]: 'backup', [LABEL.generation]: String(backup.generation) },
+  };
+}

@@ -1,0 +1,325 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { ConfigError, InputValidationError } from '../core/errors.js';
+import { silentLogger, type Logger } from '../core/logger.js';
+import type { PollOptions } from '../core/waiter.js';
+import { isMatchError } from '../nova/errors.js';
+import type { GuestCredential } from './api/signing.js';
+import { listBackups, takeBackup, type BackupGeneration, type BackupResult } from './backups.js';
+import { KeyedMutex, OperationLimiter } from './concurrency.js';
+import type { CloudClients, DeviceContext, OperationOptions, ResolvedPolicy } from './context.js';
+import { buildDataVolume, describeSource, type DataSource } from './data-volumes.js';
+import { ManagementEventEmitter } from './events.js';
+import { GuestDirectory, assertGuestId } from './guest-record.js';
+import { cleanOrphans, findOrphans, listGuests, summarize, type GuestSummary, type Orphans } from './inventory.js';
+import { createGuest, deleteGuest, guestCredential, recreateGuest, type GuestCreated, type PlacementInput } from './lifecycle.js';
+import { parsePolicy, type Policy, type PolicyInput } from './policy.js';
+import { confirmSwap, rollbackSwap, swapDataVolume, type SwapResult } from './swap.js';
+import { LABEL } from './labels.js';
+
+export interface ManagementDeviceOptions {
+  /**
+   * Key the guests' API credentials are derived from (at least 32 bytes). Keep it with the
+   * orchestrator's other secrets: with the same key, a fresh process verifies every existing guest.
+   * A random key is generated when absent (credentials then last as long as this object).
+   */
+  credentialKey?: Buffer | string | undefined;
+  logger?: Logger | undefined;
+  /** Polling for every wait; the policy's `waitTimeoutMs` is the default timeout. */
+  poll?: Omit<PollOptions, 'signal' | 'onProgress'> | undefined;
+  /** Progress of every wait (status changes of servers, volumes, snapshots). */
+  onProgress?: PollOptions['onProgress'];
+}
+
+/** A new data volume built on a guest's request. */
+export interface DataVolume {
+  guestId: string;
+  volumeId: string;
+  source: string;
+  requestId: string;
+}
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The management device: creates guests whose boot volume comes from the software image and whose
+ * data lives on a separate volume; backs up, rebuilds and swaps only the data volume on the guest's
+ * request; re-creates and deletes guests. Everything it knows is in the cloud's own labels.
+ *
+ * A guest's operations run one at a time; different guests run in parallel up to the policy's
+ * limits per kind of operation, and slow down together when the cloud answers 429 or 503.
+ *
+ * @example
+ * const device = new ManagementDevice(await connect(), { softwareImage: 'cc-sw', startupImage: 'cc-init', flavor: 'm1.small' });
+ * const guest = await device.createGuest({ guestId: 'cc-01', data: 'startup' });
+ */
+export class ManagementDevice {
+  readonly events = new ManagementEventEmitter();
+  readonly policy: Policy;
+  private readonly ctx: DeviceContext;
+  private readonly directory: GuestDirectory;
+  private readonly mutex = new KeyedMutex();
+  private resolved: Promise<ResolvedPolicy> | undefined;
+
+  constructor(cloud: CloudClients, policy: PolicyInput, options: ManagementDeviceOptions = {}) {
+    this.policy = parsePolicy(policy);
+    const key =
+      options.credentialKey === undefined
+        ? randomBytes(32)
+        : Buffer.isBuffer(options.credentialKey)
+          ? options.credentialKey
+          : Buffer.from(options.credentialKey, 'utf8');
+    if (key.length < 32) throw new ConfigError('credentialKey must be at least 32 bytes', { source: 'ManagementDevice options' });
+    const c = this.policy.concurrency;
+    const poll = { timeoutMs: this.policy.waitTimeoutMs, ...options.poll };
+    this.ctx = {
+      cloud,
+      policy: this.policy,
+      resolve: (signal) => (this.resolved ??= this.resolvePolicy(signal).catch((e: unknown) => {
+        this.resolved = undefined;
+        throw e;
+      })),
+      limiters: {
+        backup: new OperationLimiter(c.backup),
+        volume: new OperationLimiter(c.volume),
+        swap: new OperationLimiter(c.swap),
+        guest: new OperationLimiter(c.guest),
+      },
+      events: this.events,
+      logger: options.logger ?? silentLogger,
+      deviceKey: key,
+      poll: (signal) => ({ ...poll, signal, onProgress: options.onProgress }),
+    };
+    this.directory = new GuestDirectory(cloud);
+  }
+
+  /** Concurrency limiters, for metrics. */
+  get limiters(): DeviceContext['limiters'] {
+    return this.ctx.limiters;
+  }
+
+  private async resolvePolicy(signal?: AbortSignal): Promise<ResolvedPolicy> {
+    const { glance, nova } = this.ctx.cloud;
+    const [software, startup] = await Promise.all([
+      glance.images.find(this.policy.softwareImage, {}, { signal }),
+      glance.images.find(this.policy.startupImage, {}, { signal }),
+    ]);
+    let flavorId: string;
+    try {
+      flavorId = (await nova.flavors.findByName(this.policy.flavor, { signal })).id;
+    } catch (err) {
+      if (!isMatchError(err) || err.code !== 'NO_MATCH') throw err;
+      flavorId = (await nova.flavors.get(this.policy.flavor, { signal })).id;
+    }
+    return { softwareImageId: software.id, startupImageId: startup.id, flavorId };
+  }
+
+  private requestId(opts: OperationOptions | undefined): string {
+    const id = opts?.requestId ?? randomUUID();
+    if (!REQUEST_ID.test(id)) throw new InputValidationError('request id', ['1–64 characters of A–Z, a–z, 0–9, ".", "_", ":", "-"']);
+    return id;
+  }
+
+  /** Runs `task` after the guest's earlier operations, within the limit for its kind. */
+  private serialized<T>(guestId: string, kind: keyof DeviceContext['limiters'], task: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    assertGuestId(guestId);
+    return this.mutex.run(guestId, () => this.ctx.limiters[kind].run(task, signal));
+  }
+
+  /** Whether an operation of the guest is queued or running. */
+  isBusy(guestId: string): boolean {
+    return this.mutex.isBusy(guestId);
+  }
+
+  /**
+   * Creates a guest (management unit): data volume from `data` (default the startup image), server
+   * booting from a volume built from the software image, waits for ACTIVE.
+   * @throws {GuestStateError} when the guest exists; {@link GuestOperationError} naming the failed step.
+   */
+  createGuest(
+    input: { guestId: string; data?: DataSource | undefined } & PlacementInput,
+    opts?: OperationOptions,
+  ): Promise<GuestCreated> {
+    const requestId = this.requestId(opts);
+    return this.serialized(
+      input.guestId,
+      'guest',
+      () => createGuest(this.ctx, this.directory, { ...input, data: input.data ?? 'startup' }, requestId, opts?.signal),
+      opts?.signal,
+    );
+  }
+
+  /** The guest's current state, read from the cloud. @throws {GuestNotFoundError} */
+  async getGuest(guestId: string, opts?: OperationOptions): Promise<GuestSummary> {
+    const record = await this.directory.load(guestId, opts?.signal);
+    return summarize(record, await listBackups(this.ctx, guestId, opts?.signal));
+  }
+
+  /** Every guest, rebuilt from the cloud's labels. */
+  listGuests(opts?: OperationOptions): Promise<GuestSummary[]> {
+    return listGuests(this.ctx, opts?.signal);
+  }
+
+  /** The guest's backups, newest first. */
+  listBackups(guestId: string, opts?: OperationOptions): Promise<BackupGeneration[]> {
+    assertGuestId(guestId);
+    return listBackups(this.ctx, guestId, opts?.signal);
+  }
+
+  /** The guest's credential for the guest API (current epoch). */
+  async credentialFor(guestId: string, opts?: OperationOptions): Promise<GuestCredential> {
+    const record = await this.directory.load(guestId, opts?.signal);
+    return guestCredential(this.ctx, guestId, record.credentialEpoch);
+  }
+
+  /** The epoch of a guest's credential, to verify its requests. */
+  async credentialEpoch(guestId: string, signal?: AbortSignal): Promise<number> {
+    return (await this.directory.load(guestId, signal)).credentialEpoch;
+  }
+
+  /** The key-derived secret of a guest at an epoch (for the guest API's verification). */
+  guestSecret(guestId: string, epoch: number): string {
+    return guestCredential(this.ctx, guestId, epoch).secret;
+  }
+
+  /**
+   * Backs up the guest's data volume (its "image acquisition request"): a snapshot as the next
+   * generation, then retention.
+   */
+  backupDataVolume(guestId: string, opts?: OperationOptions): Promise<BackupResult> {
+    const requestId = this.requestId(opts);
+    return this.serialized(
+      guestId,
+      'backup',
+      async () => {
+        const guest = await this.directory.load(guestId, opts?.signal);
+        const result = await takeBackup(this.ctx, guest, requestId, opts?.signal);
+        this.events.emit('backup-taken', {
+          guestId,
+          snapshotId: result.backup.snapshotId,
+          generation: result.backup.generation,
+          requestId,
+          pruned: result.pruned,
+        });
+        return result;
+      },
+      opts?.signal,
+    );
+  }
+
+  /**
+   * Builds a new data volume for the guest (its "volume creation request") from the latest backup, a
+   * generation, the startup image or one of its volumes; idempotent per request id.
+   */
+  createDataVolume(guestId: string, input: { from: DataSource }, opts?: OperationOptions): Promise<DataVolume> {
+    const requestId = this.requestId(opts);
+    return this.serialized(
+      guestId,
+      'volume',
+      async () => {
+        const guest = await this.directory.load(guestId, opts?.signal);
+        const v = await buildDataVolume(this.ctx, { guestId, availabilityZone: guest.availabilityZone }, input.from, requestId, {
+          signal: opts?.signal,
+        });
+        const source = describeSource(input.from);
+        this.events.emit('data-volume-created', { guestId, volumeId: v.id, source, requestId });
+        return { guestId, volumeId: v.id, source, requestId };
+      },
+      opts?.signal,
+    );
+  }
+
+  /** Swaps the guest's data volume inside the running server; the old one is kept until {@link confirmSwap}. */
+  swapDataVolume(guestId: string, volumeId: string, opts?: OperationOptions): Promise<SwapResult> {
+    const requestId = this.requestId(opts);
+    return this.serialized(
+      guestId,
+      'swap',
+      async () => swapDataVolume(this.ctx, await this.directory.load(guestId, opts?.signal), volumeId, requestId, opts?.signal),
+      opts?.signal,
+    );
+  }
+
+  /** The guest is healthy on its new data volume: release the old one. */
+  confirmSwap(guestId: string, opts?: OperationOptions): Promise<{ oldVolumeId: string; kept: boolean }> {
+    return this.serialized(
+      guestId,
+      'swap',
+      async () => confirmSwap(this.ctx, await this.directory.load(guestId, opts?.signal), opts?.signal),
+      opts?.signal,
+    );
+  }
+
+  /** Puts the guest's previous data volume back. */
+  rollbackSwap(guestId: string, opts?: OperationOptions): Promise<{ oldVolumeId: string; newVolumeId: string }> {
+    return this.serialized(
+      guestId,
+      'swap',
+      async () => rollbackSwap(this.ctx, await this.directory.load(guestId, opts?.signal)),
+      opts?.signal,
+    );
+  }
+
+  /** The guest's agent gave up escalating: tell the orchestrator (an event) so an operator takes over. */
+  async requestHandover(guestId: string, reason: string, opts?: OperationOptions): Promise<void> {
+    const requestId = this.requestId(opts);
+    await this.directory.load(guestId, opts?.signal);
+    this.ctx.logger.warn({ guestId, reason, requestId }, 'guest handed over to the operator');
+    this.events.emit('handover-requested', { guestId, reason, requestId });
+  }
+
+  /** Re-creates the guest on other hardware from its latest backup (the operator's step after a hand-over). */
+  recreateGuest(
+    guestId: string,
+    input: { data?: DataSource | undefined; differentHost?: boolean | undefined } & PlacementInput = {},
+    opts?: OperationOptions,
+  ): Promise<GuestCreated & { previousServerId: string }> {
+    const requestId = this.requestId(opts);
+    return this.serialized(
+      guestId,
+      'guest',
+      async () => recreateGuest(this.ctx, this.directory, await this.directory.load(guestId, opts?.signal), input, requestId, opts?.signal),
+      opts?.signal,
+    );
+  }
+
+  /** Deletes the guest's servers, volumes and (unless kept) backups. */
+  deleteGuest(
+    guestId: string,
+    input: { keepBackups?: boolean | undefined } = {},
+    opts?: OperationOptions,
+  ): ReturnType<typeof deleteGuest> {
+    return this.serialized(guestId, 'guest', () => deleteGuest(this.ctx, this.directory, guestId, input, opts?.signal), opts?.signal);
+  }
+
+  /** Labelled volumes and snapshots whose guest is gone. */
+  findOrphans(opts?: OperationOptions): Promise<Orphans> {
+    return findOrphans(this.ctx, opts?.signal);
+  }
+
+  /** Deletes the orphans found now. */
+  async cleanOrphans(opts?: OperationOptions): ReturnType<typeof cleanOrphans> {
+    return cleanOrphans(this.ctx, await findOrphans(this.ctx, opts?.signal), opts?.signal);
+  }
+
+  /**
+   * Backs up many guests (a fleet's daily backup) within the backup limit; one guest's failure does
+   * not stop the others.
+   */
+  async backupFleet(
+    guestIds?: readonly string[],
+    opts?: { signal?: AbortSignal },
+  ): Promise<Array<{ guestId: string; result?: BackupResult; error?: unknown }>> {
+    const ids = guestIds ?? (await this.listGuests(opts)).map((g) => g.guestId);
+    return Promise.all(
+      ids.map((guestId) =>
+        this.backupDataVolume(guestId, opts).then(
+          (result) => ({ guestId, result }),
+          (error: unknown) => ({ guestId, error }),
+        ),
+      ),
+    );
+  }
+
+  /** The label keys on the cloud's resources, for operators' own queries. */
+  static readonly labels = LABEL;
+}

@@ -1,0 +1,14 @@
+export { ManagementDevice, type DataVolume, type ManagementDeviceOptions } from './device.js';
+export type { CloudClients, OperationOptions } from './context.js';
+export type { BackupGeneration, BackupResult } from './backups.js';
+export type { DataSource } from './data-volumes.js';
+export { GuestNotFoundError, GuestStateError, ForeignResourceError, GuestOperationError, requestIdOf } from './errors.js';
+export { ManagementEventEmitter, type ManagementEvents, type ManagementEventName } from './events.js';
+export type { GuestSummary, Orphans } from './inventory.js';
+export type { GuestCreated, PlacementInput } from './lifecycle.js';
+export { LABEL, GUEST_TAG, type Role } from './labels.js';
+export { parsePolicy, type Policy, type PolicyInput } from './policy.js';
+export type { SwapResult } from './swap.js';
+export type { SwapState } from './guest-record.js';
+export { KeyedMutex, OperationLimiter } from './concurrency.js';
+export { deriveGuestSecret, signRequest, type GuestCredential } from './api/signing.js';

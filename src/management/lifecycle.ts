@@ -1,0 +1,298 @@
+import { stringify as toYaml } from 'yaml';
+import { NotFoundError } from '../core/errors.js';
+import { createIdempotently } from '../core/idempotent-create.js';
+import { collect } from '../core/paginate.js';
+import {
+  CLIENT_TOKEN_METADATA_KEY,
+  type BlockDeviceMappingInput,
+  type SchedulerHintsInput,
+} from '../nova/servers/create-input.js';
+import type { Server } from '../nova/servers/schemas.js';
+import { deriveGuestSecret, type GuestCredential } from './api/signing.js';
+import { collectRetiredVolumes, listBackups } from './backups.js';
+import type { DeviceContext } from './context.js';
+import { buildDataVolume, type DataSource } from './data-volumes.js';
+import { GuestOperationError, GuestStateError } from './errors.js';
+import { guestTag, type GuestDirectory, type GuestRecord } from './guest-record.js';
+import { GUEST_TAG, LABEL, labelsFor } from './labels.js';
+import { runStep } from './steps.js';
+
+export interface PlacementInput {
+  availabilityZone?: string | undefined;
+  schedulerHints?: SchedulerHintsInput | undefined;
+}
+
+/** The guest's credential for the guest API, as delivered in its user data. */
+export function guestCredential(ctx: DeviceContext, guestId: string, epoch: number): GuestCredential {
+  return { guestId, epoch, secret: deriveGuestSecret(ctx.deviceKey, guestId, epoch), apiUrl: ctx.policy.guestApiUrl };
+}
+
+/** cloud-config that writes the credential where the recovery agent reads it (mode 0600). */
+export function guestUserData(cred: GuestCredential): string {
+  return `#cloud-config\n${toYaml({
+    write_files: [{ path: '/etc/dataswap/credential.json', permissions: '0600', content: JSON.stringify(cred) }],
+  })}`;
+}
+
+interface BuildServerInput extends PlacementInput {
+  guestId: string;
+  dataVolumeId: string;
+  incarnation: number;
+  epoch: number;
+  requestId: string;
+  pending: boolean;
+}
+
+/** Creates the server (boot volume from the software image, the data volume second) and waits for ACTIVE. */
+async function buildServer(ctx: DeviceContext, input: BuildServerInput, op: string, signal?: AbortSignal): Promise<Server> {
+  const { nova } = ctx.cloud;
+  const resolved = await runStep(op, 'resolve images and flavor', input.guestId, () => ctx.resolve(signal));
+  const name = `dataswap-${input.guestId}`;
+  const bdm: BlockDeviceMappingInput[] = [
+    {
+      sourceType: 'image',
+      destinationType: 'volume',
+      uuid: resolved.softwareImageId,
+      bootIndex: 0,
+      volumeSize: ctx.policy.bootVolumeSize,
+      deleteOnTermination: true,
+      ...(ctx.policy.bootVolumeType ? { volumeType: ctx.policy.bootVolumeType } : {}),
+    },
+    { sourceType: 'volume', destinationType: 'volume', uuid: input.dataVolumeId, bootIndex: -1, deleteOnTermination: false },
+  ];
+  const az = input.availabilityZone ?? ctx.policy.availabilityZone;
+  const created = await runStep(op, 'create server', input.guestId, () =>
+    createIdempotently({
+      signal,
+      find: () => nova.servers.findByClientToken(input.requestId, { name }, { signal }),
+      create: () =>
+        nova.servers.create(
+          {
+            name,
+            flavorRef: resolved.flavorId,
+            networks: ctx.policy.networks,
+            blockDeviceMappings: bdm,
+            userData: guestUserData(guestCredential(ctx, input.guestId, input.epoch)),
+            metadata: labelsFor(input.guestId, 'guest', {
+              [LABEL.dataVolume]: input.dataVolumeId,
+              [LABEL.incarnation]: String(input.incarnation),
+              [LABEL.credentialEpoch]: String(input.epoch),
+              ...(input.pending ? { [LABEL.pending]: 'true' } : {}),
+            }),
+            tags: [GUEST_TAG, guestTag(input.guestId)],
+            clientToken: input.requestId,
+            ...(ctx.policy.keyName ? { keyName: ctx.policy.keyName } : {}),
+            ...(az ? { availabilityZone: az } : {}),
+            ...(input.schedulerHints ? { schedulerHints: input.schedulerHints } : {}),
+          },
+          { signal },
+        ),
+    }),
+  );
+  try {
+    return await nova.servers.waitForActive(created.id, ctx.poll(signal));
+  } catch (err) {
+    await deleteServerAndWait(ctx, created.id).catch((e: unknown) =>
+      ctx.logger.error({ guestId: input.guestId, serverId: created.id, error: String(e) }, 'could not delete a failed server'),
+    );
+    throw new GuestOperationError(op, 'wait for server ACTIVE', input.guestId, true, err);
+  }
+}
+
+async function deleteServerAndWait(ctx: DeviceContext, serverId: string, signal?: AbortSignal): Promise<void> {
+  await ctx.cloud.nova.servers.delete(serverId, { signal });
+  await ctx.cloud.nova.servers.waitForDeleted(serverId, ctx.poll(signal));
+}
+
+async function deleteVolumeAndWait(ctx: DeviceContext, volumeId: string, signal?: AbortSignal): Promise<void> {
+  const gone = !(await ctx.cloud.cinder.volumes.delete(volumeId, undefined, { signal }));
+  if (!gone) await ctx.cloud.cinder.volumes.waitForDeleted(volumeId, ctx.poll(signal));
+}
+
+/** Labels the boot volume Nova built, so inventory knows it (Nova cannot label it at creation). */
+async function labelBootVolume(ctx: DeviceContext, server: Server, guestId: string, dataVolumeId: string, signal?: AbortSignal): Promise<void> {
+  for (const v of server['os-extended-volumes:volumes_attached'] ?? []) {
+    if (v.id !== dataVolumeId) await ctx.cloud.cinder.volumes.updateMetadata(v.id, labelsFor(guestId, 'boot'), { signal });
+  }
+}
+
+/** The guest's view after a creation. */
+export interface GuestCreated {
+  guestId: string;
+  serverId: string;
+  dataVolumeId: string;
+  credential: GuestCredential;
+}
+
+/**
+ * Creates a guest: its data volume from the chosen source, then the server booting from a volume
+ * built from the software image, with the data volume attached; waits for ACTIVE. On failure every
+ * volume made for it is deleted.
+ */
+export async function createGuest(
+  ctx: DeviceContext,
+  dir: GuestDirectory,
+  input: { guestId: string; data: DataSource } & PlacementInput,
+  requestId: string,
+  signal?: AbortSignal,
+): Promise<GuestCreated> {
+  const op = 'create guest';
+  const { guestId } = input;
+  const existing = await runStep(op, 'check guest id', guestId, () => dir.servers(guestId, signal));
+  const mine = existing.find((s) => s.metadata?.[CLIENT_TOKEN_METADATA_KEY] === requestId);
+  if (existing.length > 0 && !mine) throw new GuestStateError(guestId, 'exists already');
+
+  const az = input.availabilityZone ?? ctx.policy.availabilityZone;
+  const data = await buildDataVolume(ctx, { guestId, availabilityZone: az }, input.data, requestId, {
+    signal,
+    operation: op,
+  });
+  let server: Server;
+  try {
+    server = await buildServer(ctx, { ...input, dataVolumeId: data.id, incarnation: 1, epoch: 1, requestId, pending: false }, op, signal);
+  } catch (err) {
+    await deleteVolumeAndWait(ctx, data.id).catch(() => undefined);
+    throw err;
+  }
+  await runStep(op, 'label volumes', guestId, async () => {
+    await ctx.cloud.cinder.volumes.updateMetadata(data.id, { [LABEL.role]: 'data' }, { signal });
+    await labelBootVolume(ctx, server, guestId, data.id, signal);
+  });
+  dir.remember(guestId, server.id);
+  ctx.events.emit('guest-created', { guestId, serverId: server.id, dataVolumeId: data.id });
+  return { guestId, serverId: server.id, dataVolumeId: data.id, credential: guestCredential(ctx, guestId, 1) };
+}
+
+/**
+ * Re-creates a guest on other hardware after a hand-over: a new server from the software image with a
+ * data volume from the latest backup (by default), same guest identity; the failed server is deleted
+ * only once the new one is ACTIVE.
+ */
+export async function recreateGuest(
+  ctx: DeviceContext,
+  dir: GuestDirectory,
+  guest: GuestRecord,
+  input: { data?: DataSource | undefined; differentHost?: boolean | undefined } & PlacementInput,
+  requestId: string,
+  signal?: AbortSignal,
+): Promise<GuestCreated & { previousServerId: string }> {
+  const op = 'recreate guest';
+  const { id: guestId } = guest;
+  if (guest.swap) throw new GuestStateError(guestId, `swap ${guest.swap.op} is in progress; finish it first`);
+  const old = guest.server;
+  const az = input.availabilityZone ?? guest.availabilityZone;
+  const data = await buildDataVolume(ctx, { guestId, availabilityZone: az }, input.data ?? 'latest', requestId, {
+    signal,
+    operation: op,
+  });
+  const hints: SchedulerHintsInput = {
+    ...input.schedulerHints,
+    ...(input.differentHost ? { differentHost: [old.id] } : {}),
+  };
+  let server: Server;
+  try {
+    server = await buildServer(
+      ctx,
+      {
+        guestId,
+        availabilityZone: az,
+        schedulerHints: Object.keys(hints).length ? hints : undefined,
+        dataVolumeId: data.id,
+        incarnation: guest.incarnation + 1,
+        epoch: guest.credentialEpoch,
+        requestId,
+        pending: true,
+      },
+      op,
+      signal,
+    );
+  } catch (err) {
+    await deleteVolumeAndWait(ctx, data.id).catch(() => undefined);
+    throw err;
+  }
+  const { nova, cinder } = ctx.cloud;
+  // Order matters for a process that dies here: the new server becomes the guest (highest
+  // incarnation, no longer pending) before the old one is marked retiring.
+  await runStep(op, 'promote new server', guestId, async () => {
+    await cinder.volumes.updateMetadata(data.id, { [LABEL.role]: 'data' }, { signal });
+    await labelBootVolume(ctx, server, guestId, data.id, signal);
+    await nova.servers.metadata.delete(server.id, LABEL.pending, { signal });
+    await nova.servers.metadata.set(old.id, LABEL.retiring, 'true', { signal });
+  });
+  dir.remember(guestId, server.id);
+  await runStep(op, 'delete old server', guestId, async () => {
+    await deleteServerAndWait(ctx, old.id, signal);
+    await cinder.volumes.updateMetadata(guest.dataVolumeId, { [LABEL.role]: 'retired-data' }, { signal });
+    await collectRetiredVolumes(ctx, guestId, signal);
+  });
+  ctx.events.emit('guest-recreated', { guestId, serverId: server.id, previousServerId: old.id, dataVolumeId: data.id });
+  return {
+    guestId,
+    serverId: server.id,
+    dataVolumeId: data.id,
+    previousServerId: old.id,
+    credential: guestCredential(ctx, guestId, guest.credentialEpoch),
+  };
+}
+
+/**
+ * Deletes a guest: its servers, its volumes and (unless kept) its backups. Kept backups are labelled
+ * `dataswap:kept`, and so are the volumes they depend on (Cinder cannot delete those).
+ */
+export async function deleteGuest(
+  ctx: DeviceContext,
+  dir: GuestDirectory,
+  guestId: string,
+  opts: { keepBackups?: boolean | undefined },
+  signal?: AbortSignal,
+): Promise<{ deletedVolumes: string[]; deletedSnapshots: string[]; keptSnapshots: string[]; keptVolumes: string[] }> {
+  const op = 'delete guest';
+  const { cinder } = ctx.cloud;
+  const servers = await runStep(op, 'find servers', guestId, () => dir.servers(guestId, signal));
+  await runStep(op, 'delete servers', guestId, async () => {
+    for (const s of servers) await ctx.cloud.nova.servers.delete(s.id, { signal });
+    for (const s of servers) await ctx.cloud.nova.servers.waitForDeleted(s.id, ctx.poll(signal));
+  });
+  dir.forget(guestId);
+
+  const backups = await runStep(op, 'list backups', guestId, () => listBackups(ctx, guestId, signal));
+  const deletedSnapshots: string[] = [];
+  const keptSnapshots: string[] = [];
+  await runStep(op, 'delete backups', guestId, async () => {
+    for (const b of backups) {
+      if (opts.keepBackups && b.status === 'available') {
+        await cinder.snapshots.updateMetadata(b.snapshotId, { [LABEL.kept]: 'true' }, { signal });
+        keptSnapshots.push(b.snapshotId);
+      } else {
+        await cinder.snapshots.delete(b.snapshotId, { signal });
+        deletedSnapshots.push(b.snapshotId);
+      }
+    }
+    for (const id of deletedSnapshots) await cinder.snapshots.waitForDeleted(id, ctx.poll(signal));
+  });
+
+  const needed = new Set(backups.filter((b) => keptSnapshots.includes(b.snapshotId)).map((b) => b.volumeId));
+  const volumes = await runStep(op, 'list volumes', guestId, () =>
+    collect(cinder.volumes.list({ metadata: { [LABEL.guest]: guestId } }, { signal })),
+  );
+  const deletedVolumes: string[] = [];
+  const keptVolumes: string[] = [];
+  await runStep(op, 'delete volumes', guestId, async () => {
+    for (const v of volumes) {
+      if (v.metadata[LABEL.guest] !== guestId) continue;
+      if (needed.has(v.id)) {
+        await cinder.volumes.updateMetadata(v.id, { [LABEL.kept]: 'true' }, { signal });
+        keptVolumes.push(v.id);
+        continue;
+      }
+      try {
+        await deleteVolumeAndWait(ctx, v.id, signal);
+        deletedVolumes.push(v.id);
+      } catch (err) {
+        if (!(err instanceof NotFoundError)) throw err;
+      }
+    }
+  });
+  ctx.events.emit('guest-deleted', { guestId, keptSnapshots: keptSnapshots.length });
+  return { deletedVolumes, deletedSnapshots, keptSnapshots, keptVolumes };
+}

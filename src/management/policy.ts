@@ -1,0 +1,68 @@
+import { z } from 'zod';
+import { InputValidationError } from '../core/errors.js';
+
+const positiveInt = z.number().int().min(1);
+
+/** What every guest of a management device is built from, and how its data is kept. */
+export const policySchema = z
+  .object({
+    /** Glance image (name or id) the boot volume is built from. */
+    softwareImage: z.string().min(1),
+    /** Glance image (name or id) holding the initial data for a data volume. */
+    startupImage: z.string().min(1),
+    /** Nova flavor, name or id. */
+    flavor: z.string().min(1),
+    /** Networks for the server (`none`/`auto` need compute 2.37+). */
+    networks: z
+      .union([
+        z.literal('none'),
+        z.literal('auto'),
+        z.array(z.union([z.strictObject({ uuid: z.string().min(1) }), z.strictObject({ port: z.string().min(1) })])),
+      ])
+      .default('none'),
+    /** Boot volume size, GiB. */
+    bootVolumeSize: positiveInt.default(1),
+    bootVolumeType: z.string().min(1).optional(),
+    /** Data volume size, GiB (a volume built from a larger backup takes the backup's size). */
+    dataVolumeSize: positiveInt.default(1),
+    dataVolumeType: z.string().min(1).optional(),
+    availabilityZone: z.string().min(1).optional(),
+    keyName: z.string().min(1).optional(),
+    retention: z
+      .strictObject({
+        /** BackupGeneration generations kept per guest; older ones are deleted after a new one is available. */
+        generations: positiveInt.default(3),
+      })
+      .default({ generations: 3 }),
+    /** What happens to the old data volume once the guest confirms a swap. */
+    previousDataVolume: z.enum(['delete', 'retain']).default('delete'),
+    /** Cloud operations of one kind running at once, across all guests. */
+    concurrency: z
+      .strictObject({
+        backup: positiveInt.default(8),
+        volume: positiveInt.default(8),
+        swap: positiveInt.default(4),
+        guest: positiveInt.default(4),
+      })
+      .default({ backup: 8, volume: 8, swap: 4, guest: 4 }),
+    /** Base URL of the guest API, delivered to each guest with its credential. */
+    guestApiUrl: z.url().optional(),
+    /** Longest wait for one cloud transition (server ACTIVE, volume available…), ms. */
+    waitTimeoutMs: positiveInt.default(600_000),
+  })
+  .strict();
+
+export type PolicyInput = z.input<typeof policySchema>;
+export type Policy = z.output<typeof policySchema>;
+
+/** Validates a policy, naming each bad field. */
+export function parsePolicy(input: PolicyInput): Policy {
+  const parsed = policySchema.safeParse(input);
+  if (!parsed.success) {
+    throw new InputValidationError(
+      'management policy',
+      parsed.error.issues.map((i) => `${i.path.join('.') || '(policy)'}: ${i.message}`),
+    );
+  }
+  return parsed.data;
+}

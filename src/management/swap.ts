@@ -1,0 +1,173 @@
+import { collect } from '../core/paginate.js';
+import type { DeviceContext } from './context.js';
+import { ForeignResourceError, GuestOperationError, GuestStateError } from './errors.js';
+import type { GuestRecord, SwapState } from './guest-record.js';
+import { LABEL } from './labels.js';
+import { collectRetiredVolumes } from './backups.js';
+import { runStep } from './steps.js';
+
+const OP = 'swap';
+
+/** The outcome of a swap request. */
+export interface SwapResult {
+  guestId: string;
+  oldVolumeId: string;
+  newVolumeId: string;
+  /** `awaiting-confirm` once the new volume is attached; the old one is kept until confirmed. */
+  phase: SwapState['phase'];
+}
+
+async function saveSwap(ctx: DeviceContext, serverId: string, state: SwapState | undefined, signal?: AbortSignal): Promise<void> {
+  const { nova } = ctx.cloud;
+  if (state) await nova.servers.metadata.set(serverId, LABEL.swap, JSON.stringify(state), { signal });
+  else await nova.servers.metadata.delete(serverId, LABEL.swap, { signal });
+}
+
+async function setRole(ctx: DeviceContext, volumeId: string, role: string, signal?: AbortSignal): Promise<void> {
+  await ctx.cloud.cinder.volumes.updateMetadata(volumeId, { [LABEL.role]: role }, { signal });
+}
+
+async function attachedVolumeIds(ctx: DeviceContext, serverId: string, signal?: AbortSignal): Promise<Set<string>> {
+  const attachments = await collect(ctx.cloud.nova.volumeAttachments.list(serverId, { signal }));
+  return new Set(attachments.map((a) => a.volumeId));
+}
+
+async function detach(ctx: DeviceContext, serverId: string, volumeId: string, signal?: AbortSignal): Promise<void> {
+  const { nova, cinder } = ctx.cloud;
+  await nova.volumeAttachments.detach(serverId, volumeId, { signal });
+  await nova.volumeAttachments.waitForDetached(serverId, volumeId, ctx.poll(signal));
+  await cinder.volumes.waitForStatus(volumeId, 'available', ctx.poll(signal));
+}
+
+async function attach(ctx: DeviceContext, serverId: string, volumeId: string, signal?: AbortSignal): Promise<void> {
+  const { nova, cinder } = ctx.cloud;
+  await nova.volumeAttachments.attach(serverId, { volumeId }, { signal });
+  await nova.volumeAttachments.waitForAttached(serverId, volumeId, ctx.poll(signal));
+  await cinder.volumes.waitForStatus(volumeId, 'in-use', ctx.poll(signal));
+}
+
+/**
+ * Puts the old data volume back: detaches the new one if Nova has it, attaches the old one if it is
+ * not attached, restores the labels and clears the swap state. Runs without the caller's signal:
+ * an abort must not leave the guest without its data.
+ */
+async function restoreOld(ctx: DeviceContext, guest: GuestRecord, state: SwapState): Promise<void> {
+  const serverId = guest.server.id;
+  await saveSwap(ctx, serverId, { ...state, phase: 'rolling-back' });
+  const attached = await attachedVolumeIds(ctx, serverId);
+  if (attached.has(state.new)) await detach(ctx, serverId, state.new);
+  if (!attached.has(state.old)) {
+    await ctx.cloud.cinder.volumes.waitForStatus(state.old, 'available', ctx.poll());
+    await attach(ctx, serverId, state.old);
+  }
+  await setRole(ctx, state.old, 'data');
+  await setRole(ctx, state.new, 'candidate-data');
+  await ctx.cloud.nova.servers.metadata.set(serverId, LABEL.dataVolume, state.old);
+  await saveSwap(ctx, serverId, undefined);
+}
+
+/**
+ * Exchanges the guest's data volume inside the running server: detach the current one, attach the
+ * new one. The old volume is kept (labelled `previous-data`) until {@link confirmSwap}; on any failure
+ * before that, the old volume is attached again and the error says so (`rolledBack`).
+ */
+export async function swapDataVolume(
+  ctx: DeviceContext,
+  guest: GuestRecord,
+  newVolumeId: string,
+  requestId: string,
+  signal?: AbortSignal,
+): Promise<SwapResult> {
+  const { cinder } = ctx.cloud;
+  const serverId = guest.server.id;
+  const pending = guest.swap;
+  if (pending) {
+    if (pending.op === requestId && pending.phase === 'awaiting-confirm') {
+      return { guestId: guest.id, oldVolumeId: pending.old, newVolumeId: pending.new, phase: pending.phase };
+    }
+    if (pending.phase === 'awaiting-confirm') {
+      throw new GuestStateError(guest.id, `swap ${pending.op} awaits confirmation; confirm or roll it back first`);
+    }
+    // A swap interrupted mid-way (process died): put the old volume back before anything else.
+    await runStep(OP, 'recover interrupted swap', guest.id, () => restoreOld(ctx, guest, pending), true);
+    throw new GuestStateError(guest.id, `an interrupted swap (${pending.op}) was rolled back; ask again`);
+  }
+  if (newVolumeId === guest.dataVolumeId) throw new GuestStateError(guest.id, `volume ${newVolumeId} is already its data volume`);
+
+  const candidate = await runStep(OP, 'check new volume', guest.id, () => cinder.volumes.get(newVolumeId, { signal }));
+  if (candidate.metadata[LABEL.guest] !== guest.id) throw new ForeignResourceError(guest.id, `volume ${newVolumeId}`);
+  if (candidate.status !== 'available') {
+    throw new GuestStateError(guest.id, `volume ${newVolumeId} is ${candidate.status}, not available`);
+  }
+  if (guest.availabilityZone && candidate.availability_zone && candidate.availability_zone !== guest.availabilityZone) {
+    throw new GuestStateError(guest.id, `volume ${newVolumeId} is in zone ${candidate.availability_zone}, the server in ${guest.availabilityZone}`);
+  }
+
+  const state: SwapState = { op: requestId, old: guest.dataVolumeId, new: newVolumeId, phase: 'detaching-old' };
+  await runStep(OP, 'record swap', guest.id, () => saveSwap(ctx, serverId, state, signal));
+  let step = 'detach old data volume';
+  try {
+    await detach(ctx, serverId, state.old, signal);
+    await setRole(ctx, state.old, 'previous-data', signal);
+    step = 'attach new data volume';
+    await saveSwap(ctx, serverId, { ...state, phase: 'attaching-new' }, signal);
+    await attach(ctx, serverId, state.new, signal);
+    step = 'record new data volume';
+    await setRole(ctx, state.new, 'data', signal);
+    await ctx.cloud.nova.servers.metadata.set(serverId, LABEL.dataVolume, state.new, { signal });
+    await saveSwap(ctx, serverId, { ...state, phase: 'awaiting-confirm' }, signal);
+  } catch (err) {
+    try {
+      await restoreOld(ctx, guest, state);
+    } catch (rollbackErr) {
+      ctx.logger.error({ guestId: guest.id, step, error: String(rollbackErr) }, 'swap roll-back failed; the swap state stays on the server');
+      throw new GuestOperationError(OP, step, guest.id, false, err);
+    }
+    const failure = new GuestOperationError(OP, step, guest.id, true, err);
+    ctx.events.emit('swap-rolled-back', {
+      guestId: guest.id,
+      oldVolumeId: state.old,
+      newVolumeId: state.new,
+      requestId,
+      reason: failure.message,
+    });
+    throw failure;
+  }
+  ctx.events.emit('swap-done', { guestId: guest.id, oldVolumeId: state.old, newVolumeId: state.new, requestId });
+  return { guestId: guest.id, oldVolumeId: state.old, newVolumeId: state.new, phase: 'awaiting-confirm' };
+}
+
+/**
+ * The guest is healthy on its new data volume: release the old one (deleted, or kept as
+ * `retired-data` by policy or while backups of it remain).
+ */
+export async function confirmSwap(ctx: DeviceContext, guest: GuestRecord, signal?: AbortSignal): Promise<{ oldVolumeId: string; kept: boolean }> {
+  const state = guest.swap;
+  if (!state || state.phase !== 'awaiting-confirm') throw new GuestStateError(guest.id, 'no swap awaits confirmation');
+  await runStep('confirm swap', 'retire old data volume', guest.id, () => setRole(ctx, state.old, 'retired-data', signal));
+  await runStep('confirm swap', 'clear swap state', guest.id, () => saveSwap(ctx, guest.server.id, undefined, signal));
+  const deleted = await runStep('confirm swap', 'collect retired volumes', guest.id, () =>
+    collectRetiredVolumes(ctx, guest.id, signal),
+  );
+  const kept = !deleted.includes(state.old);
+  ctx.events.emit('swap-confirmed', { guestId: guest.id, oldVolumeId: state.old, kept });
+  return { oldVolumeId: state.old, kept };
+}
+
+/**
+ * The guest is not healthy on the new data volume: put the old one back. The rejected volume stays,
+ * labelled as a candidate, for inspection; orphan clean-up or guest deletion removes it.
+ */
+export async function rollbackSwap(ctx: DeviceContext, guest: GuestRecord): Promise<{ oldVolumeId: string; newVolumeId: string }> {
+  const state = guest.swap;
+  if (!state) throw new GuestStateError(guest.id, 'no swap to roll back');
+  await runStep('roll back swap', 'restore old data volume', guest.id, () => restoreOld(ctx, guest, state), true);
+  ctx.events.emit('swap-rolled-back', {
+    guestId: guest.id,
+    oldVolumeId: state.old,
+    newVolumeId: state.new,
+    requestId: state.op,
+    reason: 'rolled back on request',
+  });
+  return { oldVolumeId: state.old, newVolumeId: state.new };
+}
