@@ -12,3 +12,6 @@ export type { SwapResult } from './swap.js';
 export type { SwapState } from './guest-record.js';
 export { KeyedMutex, OperationLimiter } from './concurrency.js';
 export { deriveGuestSecret, signRequest, type GuestCredential } from './api/signing.js';
+export { createGuestApi, type GuestApi, type GuestApiOptions, type GuestApiErrorCode } from './api/server.js';
+export { GuestApiClient, GuestApiError, type GuestApiClientOptions, type GuestOperation, type VolumeSource } from './api/client.js';
+export { OperationStore, type Operation, type OperationKind } from './api/operations.js';

@@ -1,0 +1,185 @@
+import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { DataswapError, ResponseValidationError } from '../../core/errors.js';
+import { createGotTransport } from '../../core/got-transport.js';
+import { withRetry, type RetryPolicy } from '../../core/retry.js';
+import { sleep } from '../../core/sleep.js';
+import type { HttpMethod, Transport } from '../../core/transport.js';
+import { signRequest, type GuestCredential } from './signing.js';
+
+/** The guest API answered an error; `code` is one of the API's stable codes. */
+export class GuestApiError extends DataswapError {
+  constructor(
+    readonly status: number,
+    apiCode: string,
+    message: string,
+    readonly requestId: string | undefined,
+  ) {
+    super(apiCode, `guest API ${status} ${apiCode}: ${message}${requestId ? ` [${requestId}]` : ''}`);
+  }
+}
+
+const operationSchema = z.looseObject({
+  id: z.string(),
+  guestId: z.string(),
+  kind: z.string(),
+  status: z.enum(['pending', 'succeeded', 'failed']),
+  key: z.string(),
+  result: z.unknown().optional(),
+  error: z
+    .looseObject({ code: z.string(), message: z.string(), step: z.string().optional(), requestId: z.string().optional() })
+    .optional(),
+});
+export type GuestOperation = z.infer<typeof operationSchema>;
+const operationEnvelope = z.looseObject({ operation: operationSchema });
+const errorEnvelope = z.looseObject({ error: z.looseObject({ code: z.string(), message: z.string() }) });
+
+const backupSchema = z.looseObject({ snapshotId: z.string(), generation: z.number(), takenAt: z.string(), status: z.string() });
+const guestSchema = z.looseObject({
+  guestId: z.string(),
+  serverId: z.string(),
+  dataVolumeId: z.string(),
+  incarnation: z.number(),
+  swap: z.looseObject({ op: z.string(), old: z.string(), new: z.string(), phase: z.string() }).optional(),
+  backups: z.array(backupSchema),
+});
+export type GuestApiGuest = z.infer<typeof guestSchema>;
+
+export type VolumeSource = 'latest' | 'startup' | { generation: number };
+
+export interface GuestApiClientOptions {
+  /** Base URL of the guest API; defaults to the credential's `apiUrl`. */
+  baseUrl?: string;
+  credential: Pick<GuestCredential, 'guestId' | 'secret'> & { apiUrl?: string | undefined };
+  transport?: Transport;
+  timeoutMs?: number;
+  retry?: RetryPolicy;
+}
+
+/**
+ * The recovery agent's side of the guest API: signed requests, an idempotency key per operation (so
+ * a retry after a lost answer cannot act twice), and typed answers.
+ */
+export class GuestApiClient {
+  private readonly base: string;
+  private readonly transport: Transport;
+  private readonly timeoutMs: number;
+  private readonly retry: RetryPolicy;
+  readonly guestId: string;
+
+  constructor(private readonly opts: GuestApiClientOptions) {
+    const base = opts.baseUrl ?? opts.credential.apiUrl;
+    if (!base) throw new TypeError('GuestApiClient needs a baseUrl (or a credential with apiUrl)');
+    this.base = base.replace(/\/+$/, '');
+    this.transport = opts.transport ?? createGotTransport();
+    this.timeoutMs = opts.timeoutMs ?? 30_000;
+    this.retry = opts.retry ?? { retries: 4, minDelayMs: 250, maxDelayMs: 5_000 };
+    this.guestId = opts.credential.guestId;
+  }
+
+  private async call<S extends z.ZodType>(
+    method: HttpMethod,
+    path: string,
+    schema: S,
+    body?: unknown,
+    key?: string,
+    signal?: AbortSignal,
+  ): Promise<z.infer<S>> {
+    const text = body === undefined ? '' : JSON.stringify(body);
+    // Every try is signed anew (fresh nonce); the idempotency key stays, so the server acts once.
+    return withRetry(
+      async () => {
+        const headers: Record<string, string> = {
+          authorization: signRequest(this.opts.credential, { method, path, body: text }),
+          accept: 'application/json',
+        };
+        if (text) headers['content-type'] = 'application/json';
+        if (key) headers['idempotency-key'] = key;
+        const res = await this.transport.request({
+          method,
+          url: `${this.base}${path}`,
+          headers,
+          ...(text ? { body: text } : {}),
+          timeoutMs: this.timeoutMs,
+          signal,
+          service: 'guest-api',
+        });
+        const requestId = res.headers['x-request-id'];
+        let json: unknown;
+        try {
+          json = JSON.parse(res.body.toString('utf8'));
+        } catch {
+          json = undefined;
+        }
+        if (res.status >= 400) {
+          const e = errorEnvelope.safeParse(json);
+          throw new GuestApiError(res.status, e.success ? e.data.error.code : 'HTTP_ERROR', e.success ? e.data.error.message : `HTTP ${res.status}`, requestId);
+        }
+        const parsed = schema.safeParse(json);
+        if (!parsed.success) {
+          throw new ResponseValidationError(
+            { service: 'guest-api', method, url: path, requestId },
+            parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`),
+          );
+        }
+        return parsed.data;
+      },
+      { policy: this.retry, idempotent: true, signal },
+    );
+  }
+
+  private guestPath(suffix = ''): string {
+    return `/v1/guests/${encodeURIComponent(this.guestId)}${suffix}`;
+  }
+
+  getGuest(signal?: AbortSignal): Promise<GuestApiGuest> {
+    return this.call('GET', this.guestPath(), z.looseObject({ guest: guestSchema }), undefined, undefined, signal).then((r) => r.guest);
+  }
+
+  listBackups(signal?: AbortSignal): Promise<Array<z.infer<typeof backupSchema>>> {
+    return this.call('GET', this.guestPath('/backups'), z.looseObject({ backups: z.array(backupSchema) }), undefined, undefined, signal).then((r) => r.backups);
+  }
+
+  /** The image acquisition request: back up the data volume. */
+  requestBackup(key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/backups'), operationEnvelope, {}, key, signal).then((r) => r.operation);
+  }
+
+  /** The volume creation request: a new data volume from a backup or the startup image. */
+  requestDataVolume(source: VolumeSource, key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/data-volumes'), operationEnvelope, { source }, key, signal).then((r) => r.operation);
+  }
+
+  swap(volumeId: string, key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/data-volume:swap'), operationEnvelope, { volumeId }, key, signal).then((r) => r.operation);
+  }
+
+  confirmSwap(key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/data-volume:confirm'), operationEnvelope, {}, key, signal).then((r) => r.operation);
+  }
+
+  rollbackSwap(key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/data-volume:rollback'), operationEnvelope, {}, key, signal).then((r) => r.operation);
+  }
+
+  async handover(reason: string, signal?: AbortSignal): Promise<void> {
+    await this.call('POST', this.guestPath('/handover'), z.looseObject({}), { reason }, randomUUID(), signal);
+  }
+
+  getOperation(id: string, signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('GET', `/v1/operations/${encodeURIComponent(id)}`, operationEnvelope, undefined, undefined, signal).then((r) => r.operation);
+  }
+
+  /** Polls an operation until it is no longer pending. */
+  async waitForOperation(id: string, opts: { intervalMs?: number; timeoutMs?: number; signal?: AbortSignal } = {}): Promise<GuestOperation> {
+    const deadline = Date.now() + (opts.timeoutMs ?? 15 * 60_000);
+    let delay = opts.intervalMs ?? 200;
+    for (;;) {
+      const op = await this.getOperation(id, opts.signal);
+      if (op.status !== 'pending') return op;
+      if (Date.now() > deadline) throw new GuestApiError(0, 'WAIT_TIMEOUT', `operation ${id} still pending`, undefined);
+      await sleep(delay, opts.signal, `operation ${id}`);
+      delay = Math.min(delay * 1.5, 5_000);
+    }
+  }
+}
