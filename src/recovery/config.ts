@@ -1,0 +1,205 @@
+/**
+ * The agent's configuration file (YAML), validated with zod. Unknown keys are errors (a typo must not
+ * silently fall back to a default), and every error names the field it is about.
+ *
+ * @example
+ * ```yaml
+ * guestId: cscf-01
+ * management: { url: https://mgmt.example:8443, credentialFile: /etc/dataswap/guest-credential }
+ * commands:
+ *   restartApp: { argv: [systemctl, restart, cscf.service] }
+ *   restartMiddleware: { argv: [systemctl, restart, middleware.target] }
+ *   stopApp: { argv: [systemctl, stop, cscf.service] }
+ *   startApp: { argv: [systemctl, start, cscf.service] }
+ * health: { type: http, url: http://127.0.0.1:8080/health }
+ * data: { mountPoint: /srv/data }
+ * ```
+ */
+import { readFile } from 'node:fs/promises';
+import { isAbsolute, relative } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+import { ConfigError } from '../core/errors.js';
+import type { CommandSpec } from './command.js';
+import { DEFAULT_BACKUP_SCHEDULE, parseCron } from './cron.js';
+import { messageOf } from './errors.js';
+import { DEFAULT_REBOOT_COMMAND } from './executors/command-stage.js';
+import { DEFAULT_LADDER_CONFIG } from './ladder.js';
+import type { StageDefinition } from './ladder.js';
+import type { ProbeSpec } from './probes.js';
+
+const ms = z.number().int().positive();
+const absolutePath = z.string().refine(isAbsolute, 'must be an absolute path');
+
+const commandSpec: z.ZodType<CommandSpec> = z.union([
+  z.strictObject({ argv: z.tuple([z.string().min(1)], z.string()) }),
+  z.strictObject({ shell: z.string().min(1) }),
+]);
+
+const probeSpec: z.ZodType<ProbeSpec> = z.lazy(() =>
+  z.discriminatedUnion('type', [
+    z.strictObject({ type: z.literal('command'), command: commandSpec, timeoutMs: ms.default(10_000) }),
+    z.strictObject({ type: z.literal('systemd'), unit: z.string().min(1), timeoutMs: ms.default(10_000) }),
+    z.strictObject({
+      type: z.literal('http'),
+      url: z.url({ protocol: /^https?$/ }),
+      timeoutMs: ms.default(5_000),
+    }),
+    z.strictObject({
+      type: z.literal('tcp'),
+      host: z.string().min(1).default('127.0.0.1'),
+      port: z.number().int().min(1).max(65_535),
+      timeoutMs: ms.default(5_000),
+    }),
+    z.strictObject({ type: z.enum(['all', 'any']), probes: z.array(probeSpec).min(1) }),
+  ]),
+);
+
+const attempts = z.number().int().min(1).default(1);
+const healthTimeoutMs = ms.default(120_000);
+const stage: z.ZodType<StageDefinition> = z.discriminatedUnion('kind', [
+  z.strictObject({
+    kind: z.enum(['restart-app', 'restart-middleware', 'reboot']),
+    attempts,
+    healthTimeoutMs,
+  }),
+  z.discriminatedUnion('source', [
+    z.strictObject({
+      kind: z.literal('data-swap'),
+      source: z.enum(['latest', 'startup']),
+      attempts,
+      healthTimeoutMs,
+    }),
+    z.strictObject({
+      kind: z.literal('data-swap'),
+      source: z.literal('generation'),
+      generations: z.number().int().min(1),
+      attempts,
+      healthTimeoutMs,
+    }),
+  ]),
+  z.strictObject({ kind: z.literal('handover') }),
+]);
+
+const agentConfigSchema = z
+  .strictObject({
+    /** This guest's id at management (its server id or name); also seeds the backup jitter. */
+    guestId: z.string().min(1),
+    /** On the boot volume: the ladder state must survive a data swap. */
+    stateDir: absolutePath.default('/var/lib/dataswap'),
+    management: z.strictObject({
+      url: z.url({ protocol: /^https?$/ }),
+      credentialFile: absolutePath,
+      requestTimeoutMs: ms.default(30_000),
+    }),
+    ladder: z
+      .strictObject({
+        stages: z
+          .array(stage)
+          .default([...DEFAULT_LADDER_CONFIG.stages])
+          .refine(
+            (s) => s.at(-1)?.kind === 'handover' && s.filter((x) => x.kind === 'handover').length === 1,
+            {
+              message: 'must end with exactly one handover stage',
+            },
+          ),
+        stablePeriodMs: ms.default(DEFAULT_LADDER_CONFIG.stablePeriodMs),
+        probeIntervalMs: ms.default(DEFAULT_LADDER_CONFIG.probeIntervalMs),
+        rebootTimeoutMs: ms.default(DEFAULT_LADDER_CONFIG.rebootTimeoutMs),
+      })
+      .prefault({}),
+    commands: z.strictObject({
+      restartApp: commandSpec,
+      restartMiddleware: commandSpec,
+      reboot: commandSpec.default(DEFAULT_REBOOT_COMMAND),
+      /** Around a data swap: stop before unmounting, start after mounting. */
+      stopApp: commandSpec,
+      startApp: commandSpec,
+      timeoutMs: ms.default(120_000),
+    }),
+    health: probeSpec,
+    watchdog: z
+      .strictObject({ intervalMs: ms.default(10_000), failureThreshold: z.number().int().min(1).default(3) })
+      .prefault({}),
+    data: z.strictObject({
+      mountPoint: absolutePath,
+      fsType: z.string().min(1).default('ext4'),
+      mountOptions: z.string().min(1).optional(),
+      deviceTimeoutMs: ms.default(120_000),
+      operationTimeoutMs: ms.default(15 * 60_000),
+      pollIntervalMs: ms.default(2_000),
+    }),
+    backup: z
+      .strictObject({
+        schedule: z
+          .string()
+          .default(DEFAULT_BACKUP_SCHEDULE)
+          .superRefine((expression, ctx) => {
+            try {
+              parseCron(expression);
+            } catch (error) {
+              ctx.addIssue({ code: 'custom', message: messageOf(error) });
+            }
+          }),
+        jitterMs: z
+          .number()
+          .int()
+          .nonnegative()
+          .default(15 * 60_000),
+        freeze: z.boolean().default(true),
+        timeoutMs: ms.default(10 * 60_000),
+      })
+      .prefault({}),
+  })
+  .superRefine((config, ctx) => {
+    const inside = relative(config.data.mountPoint, config.stateDir);
+    if (!inside.startsWith('..') && !isAbsolute(inside)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['stateDir'],
+        message: 'must be on the boot volume, not under data.mountPoint',
+      });
+    }
+  });
+
+/** The validated agent configuration, defaults filled in. */
+export type AgentConfig = z.output<typeof agentConfigSchema>;
+
+/**
+ * Validates an already-parsed configuration object.
+ * @throws {ConfigError} listing every bad field as `path: problem`.
+ */
+export function validateAgentConfig(value: unknown, source = 'options'): AgentConfig {
+  const parsed = agentConfigSchema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issues = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+  throw new ConfigError(`invalid agent config: ${issues.join('; ')}`, { source, cause: parsed.error });
+}
+
+/**
+ * Parses and validates a YAML configuration text.
+ * @throws {ConfigError} on YAML syntax errors (with line and column) and invalid fields.
+ */
+export function parseAgentConfig(text: string, source = 'options'): AgentConfig {
+  let value: unknown;
+  try {
+    value = parseYaml(text);
+  } catch (error) {
+    throw new ConfigError(`agent config is not valid YAML: ${messageOf(error)}`, { source, cause: error });
+  }
+  return validateAgentConfig(value, source);
+}
+
+/**
+ * Reads, parses and validates the configuration file at `path`.
+ * @throws {ConfigError} when the file cannot be read or is invalid.
+ */
+export async function loadAgentConfig(path: string): Promise<AgentConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new ConfigError(`cannot read agent config: ${messageOf(error)}`, { source: path, cause: error });
+  }
+  return parseAgentConfig(text, path);
+}

@@ -1,0 +1,55 @@
+/**
+ * Errors of the recovery agent. Each extends {@link DataswapError}, so callers switch on `code`.
+ */
+import { DataswapError } from '../core/errors.js';
+
+/** The ladder state refers to something the configuration does not have, or the configuration is unusable. */
+export class LadderStateError extends DataswapError {
+  constructor(message: string) {
+    super('LADDER_STATE_INVALID', message);
+  }
+}
+
+/** The persisted ladder state could not be used; the file was set aside, not overwritten. */
+export class StateFileError extends DataswapError {
+  /** The file that was read. */
+  readonly path: string;
+  constructor(
+    code: 'STATE_CORRUPT' | 'STATE_VERSION_UNSUPPORTED',
+    path: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, `ladder state ${path}: ${detail}`, options);
+    this.path = path;
+  }
+}
+
+/** The ladder state could not be written; the agent must not start the effect it was meant to protect. */
+export class StateWriteError extends DataswapError {
+  readonly path: string;
+  constructor(path: string, options?: { cause?: unknown }) {
+    super(
+      'STATE_WRITE_FAILED',
+      `could not write ladder state ${path}: ${messageOf(options?.cause)}`,
+      options,
+    );
+    this.path = path;
+  }
+}
+
+/** A command the agent relies on (mount, umount, sync, fsfreeze) failed. */
+export class OsCommandError extends DataswapError {
+  readonly command: string;
+  readonly exitCode: number | null;
+  constructor(command: string, exitCode: number | null, detail: string) {
+    super('OS_COMMAND_FAILED', `${command} failed: ${detail}`);
+    this.command = command;
+    this.exitCode = exitCode;
+  }
+}
+
+/** The message of anything thrown, for logs and failure reasons. */
+export function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,61 @@
+/**
+ * The recovery agent that runs inside an NFV guest: the escalation ladder and its persisted state,
+ * the stage executors (restart, reboot, data swap), health probes, the watchdog and the daily backup
+ * schedule. It talks to the management device only through {@link ManagementPort}.
+ */
+export { BackupScheduler, jitterFor } from './backup-scheduler.js';
+export type { BackupSchedulerOptions } from './backup-scheduler.js';
+export { commandFailure, describeCommand, runCommand } from './command.js';
+export type { CommandResult, CommandSpec } from './command.js';
+export { loadAgentConfig, parseAgentConfig, validateAgentConfig } from './config.js';
+export type { AgentConfig } from './config.js';
+export { createRecoveryAgent } from './create-agent.js';
+export type { RecoveryAgentDeps, RecoveryAgentParts } from './create-agent.js';
+export { DEFAULT_BACKUP_SCHEDULE, nextFireTime, parseCron } from './cron.js';
+export type { CronSchedule } from './cron.js';
+export { LadderStateError, OsCommandError, StateFileError, StateWriteError } from './errors.js';
+export { diskIdCandidates, waitForBlockDevice } from './executors/block-device.js';
+export { createCommandStageExecutor, DEFAULT_REBOOT_COMMAND } from './executors/command-stage.js';
+export type { CommandStageOptions, StageExecutor } from './executors/command-stage.js';
+export { DataSwapExecutor } from './executors/data-swap.js';
+export type { DataSwapOptions, DataSwapPort } from './executors/data-swap.js';
+export {
+  attemptKey,
+  DEFAULT_LADDER_CONFIG,
+  DEFAULT_STAGES,
+  describeStep,
+  initialLadderState,
+  planFingerprint,
+  planLadder,
+  transition,
+} from './ladder.js';
+export type {
+  CommandStageKind,
+  LadderConfig,
+  LadderEffect,
+  LadderEvent,
+  LadderState,
+  LadderStep,
+  Outcome,
+  StageDefinition,
+  SwapCheck,
+  SwapInPlay,
+  SwapOutcome,
+  Transition,
+  VolumeOutcome,
+  VolumeSource,
+} from './ladder.js';
+export { awaitOperation } from './management-port.js';
+export type { ManagementPort, Operation, OperationStatus } from './management-port.js';
+export { createNodeOs, mountPointsIn } from './os.js';
+export type { Os } from './os.js';
+export { createLogNotifier, readLinuxBootId, sleep, systemClock } from './ports.js';
+export type { BootIdReader, Clock, Notifier, OperatorNotice } from './ports.js';
+export { allOf, anyOf, commandProbe, createProbe, httpProbe, systemdProbe, tcpProbe } from './probes.js';
+export type { HealthProbe, ProbeSpec } from './probes.js';
+export { RecoveryAgent } from './runner.js';
+export type { AgentStatus, RecoveryAgentOptions } from './runner.js';
+export { FileStateStore, STATE_SCHEMA_VERSION } from './state-store.js';
+export type { LoadedState, StateStore } from './state-store.js';
+export { Watchdog } from './watchdog.js';
+export type { WatchdogOptions } from './watchdog.js';

@@ -1,0 +1,72 @@
+/**
+ * Everything the agent does to the guest's operating system, behind one port: commands, mounts,
+ * block devices. The executors and probes only see {@link Os}, so tests run them against a fake.
+ */
+import { readdir, readFile } from 'node:fs/promises';
+import { commandFailure, runCommand } from './command.js';
+import type { CommandResult, CommandSpec } from './command.js';
+import { OsCommandError } from './errors.js';
+
+/** The guest operating system as the agent uses it. */
+export interface Os {
+  /** Runs a command; never rejects (see {@link runCommand}). */
+  exec(command: CommandSpec, options: { timeoutMs: number; signal?: AbortSignal }): Promise<CommandResult>;
+  /** Flushes dirty pages to disk. */
+  sync(): Promise<void>;
+  mount(device: string, mountPoint: string, fsType: string, options?: string): Promise<void>;
+  unmount(mountPoint: string): Promise<void>;
+  isMounted(mountPoint: string): Promise<boolean>;
+  /** The entry names under `/dev/disk/by-id` (empty when the directory does not exist). */
+  listDiskIds(): Promise<string[]>;
+}
+
+/** Where {@link createNodeOs} looks; tests point these at temp files. */
+export interface NodeOsOptions {
+  /** Timeout of mount, umount and sync. Default 60 s. */
+  commandTimeoutMs?: number;
+  mountsFile?: string;
+  diskByIdDir?: string;
+}
+
+/** The directory udev keeps stable block device names in. */
+export const DISK_BY_ID_DIR = '/dev/disk/by-id';
+
+/** The real {@link Os}: `mount`, `umount` and `sync` from util-linux/coreutils, `/proc/self/mounts`, `/dev/disk/by-id`. */
+export function createNodeOs(options: NodeOsOptions = {}): Os {
+  const timeoutMs = options.commandTimeoutMs ?? 60_000;
+  const mountsFile = options.mountsFile ?? '/proc/self/mounts';
+  const diskByIdDir = options.diskByIdDir ?? DISK_BY_ID_DIR;
+  const mustRun = async (argv: [string, ...string[]]) => {
+    const command = { argv };
+    const result = await runCommand(command, { timeoutMs });
+    const failure = commandFailure(command, result);
+    if (failure !== undefined) throw new OsCommandError(argv[0], result.exitCode, failure);
+  };
+  return {
+    exec: runCommand,
+    sync: () => mustRun(['sync']),
+    mount: (device, mountPoint, fsType, mountOptions) =>
+      mustRun(['mount', '-t', fsType, ...(mountOptions ? ['-o', mountOptions] : []), device, mountPoint]),
+    unmount: (mountPoint) => mustRun(['umount', mountPoint]),
+    isMounted: async (mountPoint) => mountPointsIn(await readFile(mountsFile, 'utf8')).includes(mountPoint),
+    listDiskIds: async () => {
+      try {
+        return await readdir(diskByIdDir);
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+        throw error;
+      }
+    },
+  };
+}
+
+/** The mount points listed in a `/proc/self/mounts` text, with the kernel's octal escapes (`\040` for a space) undone. */
+export function mountPointsIn(mounts: string): string[] {
+  return mounts
+    .split('\n')
+    .map((line) => line.split(' ')[1])
+    .filter((field): field is string => field !== undefined)
+    .map((field) =>
+      field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))),
+    );
+}

@@ -1,0 +1,172 @@
+import { afterEach, beforeEach, describe, expect, it, jest } from '@jest/globals';
+import { BackupScheduler, jitterFor } from '../../src/recovery/backup-scheduler.js';
+import { systemClock } from '../../src/recovery/ports.js';
+import { FakeManagement, FakeOs, recordingLogger } from './helpers/fakes.js';
+
+const HOUR = 3_600_000;
+const T0 = Date.UTC(2024, 0, 1, 2, 0); // 02:00 UTC
+
+describe('jitterFor', () => {
+  it('is deterministic per guest, within 0..max, and spreads guests', () => {
+    expect(jitterFor('guest-a', 900_000)).toBe(jitterFor('guest-a', 900_000));
+    // Pinned to FNV-1a's published test vectors, so a guest's backup time never moves between releases.
+    expect(jitterFor('a', 2 ** 32 - 1)).toBe(0xe40c292c);
+    expect(jitterFor('foobar', 2 ** 32 - 1)).toBe(0xbf9cf968);
+    const values = Array.from({ length: 50 }, (_, i) => jitterFor(`guest-${i}`, 900_000));
+    expect(Math.min(...values)).toBeGreaterThanOrEqual(0);
+    expect(Math.max(...values)).toBeLessThanOrEqual(900_000);
+    expect(new Set(values).size).toBeGreaterThan(45);
+    expect(jitterFor('guest-a', 0)).toBe(0);
+  });
+});
+
+describe('BackupScheduler (fake timers)', () => {
+  let os: FakeOs;
+  let management: FakeManagement;
+  let logger: ReturnType<typeof recordingLogger>;
+  const freezeLog = () => os.log.filter((l) => l.includes('fsfreeze'));
+  const scheduler = (
+    options: { jitterMs?: number; schedule?: string; freeze?: boolean; timeoutMs?: number } = {},
+  ) =>
+    new BackupScheduler({
+      guestId: 'cscf-01',
+      management,
+      clock: systemClock,
+      logger,
+      timeoutMs: options.timeoutMs ?? 60_000,
+      pollIntervalMs: 1_000,
+      ...(options.schedule ? { schedule: options.schedule } : {}),
+      ...(options.jitterMs === undefined ? {} : { jitterMs: options.jitterMs }),
+      ...(options.freeze === false
+        ? {}
+        : { freeze: { os, mountPoint: '/srv/data', commandTimeoutMs: 5_000 } }),
+    });
+
+  beforeEach(() => {
+    jest.useFakeTimers({ now: T0 });
+    os = new FakeOs();
+    management = new FakeManagement(os);
+    logger = recordingLogger();
+  });
+  afterEach(() => {
+    jest.useRealTimers();
+  });
+
+  it('sends one request per slot, at the slot plus the guest`s jitter, named by the slot', async () => {
+    const jitter = jitterFor('cscf-01', 600_000);
+    const s = scheduler({ jitterMs: 600_000 });
+    s.start();
+    expect(s.nextRunAt()).toBe(T0 + HOUR + jitter);
+    await jest.advanceTimersByTimeAsync(HOUR + jitter - 1);
+    expect(management.callsOf('requestBackup')).toEqual([]);
+    await jest.advanceTimersByTimeAsync(1);
+    expect(management.callsOf('requestBackup')).toEqual([
+      'requestBackup backup:cscf-01:2024-01-01T03:00:00.000Z',
+    ]);
+    expect(s.nextRunAt()).toBe(T0 + 25 * HOUR + jitter);
+    await jest.advanceTimersByTimeAsync(24 * HOUR);
+    expect(management.callsOf('requestBackup')).toHaveLength(2);
+    await s.stop();
+    expect(s.nextRunAt()).toBeUndefined();
+    await jest.advanceTimersByTimeAsync(48 * HOUR);
+    expect(management.callsOf('requestBackup')).toHaveLength(2);
+  });
+
+  it('keeps today`s slot when restarted inside the jitter window', () => {
+    jest.setSystemTime(Date.UTC(2024, 0, 1, 3, 0, 1));
+    const s = scheduler({ jitterMs: 600_000 });
+    s.start();
+    const jitter = jitterFor('cscf-01', 600_000);
+    expect(jitter).toBeGreaterThan(1_000);
+    expect(s.nextRunAt()).toBe(Date.UTC(2024, 0, 1, 3, 0) + jitter);
+  });
+
+  it('waits longer than a Node timer can hold (the system clock chains timers)', async () => {
+    const s = scheduler({ schedule: '0 0 1 1 *', freeze: false });
+    s.start();
+    expect(s.nextRunAt()).toBe(Date.UTC(2025, 0, 1));
+    await jest.advanceTimersByTimeAsync(2 ** 31);
+    expect(management.callsOf('requestBackup')).toEqual([]);
+    await jest.advanceTimersByTimeAsync(Date.UTC(2025, 0, 1) - Date.now());
+    expect(management.callsOf('requestBackup')).toEqual([
+      'requestBackup backup:cscf-01:2025-01-01T00:00:00.000Z',
+    ]);
+    await s.stop();
+  });
+
+  it('freezes the data filesystem around the request and thaws it after', async () => {
+    management.pendingPolls = { backup: 3 };
+    const outcome = await runWithTimers(scheduler().backUp(Date.UTC(2024, 0, 1, 3)));
+    expect(outcome).toEqual({ ok: true });
+    expect(os.log.filter((l) => l.includes('fsfreeze') || l === 'requestBackup')).toEqual([
+      'exec fsfreeze --freeze /srv/data',
+      'exec fsfreeze --unfreeze /srv/data',
+    ]);
+    // The request went out (and finished) while frozen.
+    expect(management.callsOf('requestBackup')).toHaveLength(1);
+    expect(management.callsOf('getOperation')).toHaveLength(3);
+  });
+
+  it('thaws when the request fails', async () => {
+    management.failWith = () => 'snapshot quota exceeded';
+    const outcome = await runWithTimers(scheduler().backUp(T0));
+    expect(outcome).toEqual({ ok: false, reason: 'snapshot quota exceeded' });
+    expect(freezeLog()).toEqual(['exec fsfreeze --freeze /srv/data', 'exec fsfreeze --unfreeze /srv/data']);
+  });
+
+  it('thaws when management never answers, at the timeout', async () => {
+    management.hangOn = (call) => call.startsWith('requestBackup');
+    const backingUp = scheduler({ timeoutMs: 30_000 }).backUp(T0);
+    await jest.advanceTimersByTimeAsync(29_999);
+    expect(freezeLog()).toEqual(['exec fsfreeze --freeze /srv/data']);
+    await jest.advanceTimersByTimeAsync(1);
+    await expect(backingUp).resolves.toEqual({
+      ok: false,
+      reason: expect.stringContaining('timed out after 30000 ms'),
+    });
+    expect(freezeLog()).toEqual(['exec fsfreeze --freeze /srv/data', 'exec fsfreeze --unfreeze /srv/data']);
+  });
+
+  it('thaws (and sends nothing) when the freeze itself fails', async () => {
+    os.failOn = (step, detail) => (detail.includes('--freeze') ? 'Operation not supported' : undefined);
+    const outcome = await runWithTimers(scheduler().backUp(T0));
+    expect(outcome).toMatchObject({ ok: false, reason: expect.stringContaining('Operation not supported') });
+    expect(management.callsOf('requestBackup')).toEqual([]);
+    expect(freezeLog()).toEqual(['exec fsfreeze --freeze /srv/data', 'exec fsfreeze --unfreeze /srv/data']);
+  });
+
+  it('logs a failed thaw loudly without hiding the backup`s outcome', async () => {
+    os.failOn = (step, detail) => (detail.includes('--unfreeze') ? 'device busy' : undefined);
+    await expect(runWithTimers(scheduler().backUp(T0))).resolves.toEqual({ ok: true });
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'error', msg: expect.stringContaining('device busy') }),
+    );
+  });
+
+  it('skips a slot while the previous backup is still running', async () => {
+    management.hangOn = (call) => call.startsWith('requestBackup');
+    const s = scheduler({ schedule: '* * * * *', freeze: false, timeoutMs: 150_000 });
+    s.start();
+    await jest.advanceTimersByTimeAsync(120_000);
+    expect(management.callsOf('requestBackup')).toHaveLength(1);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({ level: 'warn', msg: expect.stringContaining('slot skipped') }),
+    );
+    // stop() waits for the backup in flight, which gives up at its timeout (started at 02:01, 150 s).
+    let stopped = false;
+    const stopping = s.stop().then(() => (stopped = true));
+    await jest.advanceTimersByTimeAsync(89_000);
+    expect(stopped).toBe(false);
+    await jest.advanceTimersByTimeAsync(1_000);
+    await stopping;
+    expect(management.callsOf('requestBackup')).toHaveLength(1);
+  });
+});
+
+/** Lets the fake clock run until `work` settles (it polls on timers). */
+async function runWithTimers<T>(work: Promise<T>): Promise<T> {
+  let done = false;
+  void work.finally(() => (done = true));
+  for (let i = 0; i < 100 && !done; i++) await jest.advanceTimersByTimeAsync(1_000);
+  return work;
+}

@@ -1,0 +1,170 @@
+import { describe, expect, it } from '@jest/globals';
+import { mkdtemp, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ConfigError } from '../../src/core/errors.js';
+import { loadAgentConfig, parseAgentConfig } from '../../src/recovery/config.js';
+import { DEFAULT_STAGES, planLadder } from '../../src/recovery/ladder.js';
+
+const MINIMAL = `
+guestId: cscf-01
+management: { url: "https://mgmt.example:8443/guest", credentialFile: /etc/dataswap/credential }
+commands:
+  restartApp: { argv: [systemctl, restart, cscf.service] }
+  restartMiddleware: { argv: [systemctl, restart, middleware.target] }
+  stopApp: { argv: [systemctl, stop, cscf.service] }
+  startApp: { shell: "systemctl start cscf.service && sleep 1" }
+health: { type: http, url: "http://127.0.0.1:8080/health" }
+data: { mountPoint: /srv/data }
+`;
+
+/** The minimal config with one top-level section replaced (YAML: the later key would be a duplicate). */
+const withSection = (key: string, yaml: string) =>
+  `${MINIMAL.split('\n')
+    .filter((line) => !line.startsWith(`${key}:`))
+    .join('\n')}\n${yaml}\n`;
+
+const problem = (text: string) => {
+  try {
+    parseAgentConfig(text, '/etc/dataswap/agent.yaml');
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).source).toBe('/etc/dataswap/agent.yaml');
+    return (error as ConfigError).message;
+  }
+  throw new Error('the config was accepted');
+};
+
+describe('agent config', () => {
+  it('fills in defaults around the required fields', () => {
+    const config = parseAgentConfig(MINIMAL);
+    expect(config).toMatchObject({
+      guestId: 'cscf-01',
+      stateDir: '/var/lib/dataswap',
+      management: {
+        url: 'https://mgmt.example:8443/guest',
+        credentialFile: '/etc/dataswap/credential',
+        requestTimeoutMs: 30_000,
+      },
+      ladder: {
+        stages: [...DEFAULT_STAGES],
+        stablePeriodMs: 1_800_000,
+        probeIntervalMs: 5_000,
+        rebootTimeoutMs: 600_000,
+      },
+      commands: {
+        reboot: { argv: ['systemctl', 'reboot'] },
+        startApp: { shell: 'systemctl start cscf.service && sleep 1' },
+      },
+      health: { type: 'http', url: 'http://127.0.0.1:8080/health', timeoutMs: 5_000 },
+      watchdog: { intervalMs: 10_000, failureThreshold: 3 },
+      data: { mountPoint: '/srv/data', fsType: 'ext4', deviceTimeoutMs: 120_000 },
+      backup: { schedule: '0 3 * * *', jitterMs: 900_000, freeze: true, timeoutMs: 600_000 },
+    });
+  });
+
+  it('reads a custom ladder (older generations included) and nested probes', () => {
+    const config = parseAgentConfig(
+      withSection(
+        'ladder',
+        `ladder:
+  stablePeriodMs: 600000
+  stages:
+    - { kind: restart-app, attempts: 3, healthTimeoutMs: 30000 }
+    - { kind: reboot }
+    - { kind: data-swap, source: latest }
+    - { kind: data-swap, source: generation, generations: 2 }
+    - { kind: data-swap, source: startup }
+    - { kind: handover }`,
+      ).replace(
+        /^health:.*$/m,
+        'health: { type: all, probes: [ { type: tcp, port: 5060 }, { type: systemd, unit: cscf.service } ] }',
+      ),
+    );
+    expect(config.ladder.stages[1]).toEqual({ kind: 'reboot', attempts: 1, healthTimeoutMs: 120_000 });
+    expect(planLadder(config.ladder.stages)).toHaveLength(7);
+    expect(config.health).toEqual({
+      type: 'all',
+      probes: [
+        { type: 'tcp', host: '127.0.0.1', port: 5060, timeoutMs: 5_000 },
+        { type: 'systemd', unit: 'cscf.service', timeoutMs: 10_000 },
+      ],
+    });
+  });
+
+  it.each([
+    ['a missing field', MINIMAL.replace('guestId: cscf-01\n', ''), /guestId: Invalid input/],
+    [
+      'a typo (unknown key)',
+      MINIMAL.replace('mountPoint', 'mountpoint'),
+      /data: Unrecognized key: "mountpoint"/,
+    ],
+    [
+      'a relative path',
+      MINIMAL.replace('mountPoint: /srv/data', 'mountPoint: srv/data'),
+      /data\.mountPoint: must be an absolute path/,
+    ],
+    [
+      'zero attempts',
+      withSection('ladder', 'ladder: { stages: [ { kind: restart-app, attempts: 0 }, { kind: handover } ] }'),
+      /ladder\.stages\.0\.attempts: Too small/,
+    ],
+    [
+      'a ladder without hand-over',
+      withSection('ladder', 'ladder: { stages: [ { kind: reboot } ] }'),
+      /ladder\.stages: must end with exactly one handover stage/,
+    ],
+    [
+      'an unknown stage',
+      withSection('ladder', 'ladder: { stages: [ { kind: pray }, { kind: handover } ] }'),
+      /ladder\.stages\.0\.kind/,
+    ],
+    [
+      'a generation stage without a count',
+      withSection(
+        'ladder',
+        'ladder: { stages: [ { kind: data-swap, source: generation }, { kind: handover } ] }',
+      ),
+      /ladder\.stages\.0\.generations/,
+    ],
+    [
+      'a bad cron expression',
+      withSection('backup', 'backup: { schedule: "0 25 * * *" }'),
+      /backup\.schedule: cron expression "0 25 \* \* \*": hour field/,
+    ],
+    ['an empty argv', MINIMAL.replace('[systemctl, stop, cscf.service]', '[]'), /commands\.stopApp/],
+    [
+      'a non-HTTP probe URL',
+      MINIMAL.replace('http://127.0.0.1:8080/health', 'ftp://127.0.0.1/health'),
+      /health\.url/,
+    ],
+    [
+      'a management URL that is not one',
+      MINIMAL.replace('https://mgmt.example:8443/guest', 'mgmt'),
+      /management\.url/,
+    ],
+    [
+      'state on the data volume',
+      `${MINIMAL}stateDir: /srv/data/dataswap\n`,
+      /stateDir: must be on the boot volume, not under data\.mountPoint/,
+    ],
+  ])('names the field for %s', (_, text, message) => {
+    expect(problem(text)).toMatch(message);
+  });
+
+  it('accepts a state directory next to (not under) the data mount point', () => {
+    expect(parseAgentConfig(`${MINIMAL}stateDir: /srv/data-state\n`).stateDir).toBe('/srv/data-state');
+  });
+
+  it('reports YAML syntax errors with their position', () => {
+    expect(problem('guestId: [unclosed\n')).toMatch(/not valid YAML: .*line 2/s);
+  });
+
+  it('loads a file, and names it when it cannot be read', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'dataswap-config-'));
+    await writeFile(join(dir, 'agent.yaml'), MINIMAL);
+    await expect(loadAgentConfig(join(dir, 'agent.yaml'))).resolves.toMatchObject({ guestId: 'cscf-01' });
+    const missing = join(dir, 'missing.yaml');
+    await expect(loadAgentConfig(missing)).rejects.toMatchObject({ code: 'CONFIG_INVALID', source: missing });
+  });
+});

@@ -1,0 +1,81 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { WaitTimeoutError } from '../../src/core/errors.js';
+import { OsCommandError } from '../../src/recovery/errors.js';
+import { diskIdCandidates, waitForBlockDevice } from '../../src/recovery/executors/block-device.js';
+import { createNodeOs, mountPointsIn } from '../../src/recovery/os.js';
+import { FakeOs, instantClock } from './helpers/fakes.js';
+
+const VOLUME = '3f2a9c1e-7b4d-4e8a-9f10-1234567890ab';
+
+describe('block devices by volume id', () => {
+  it('knows the virtio (20 characters) and virtio-scsi names', () => {
+    expect(diskIdCandidates(VOLUME)).toEqual([
+      'virtio-3f2a9c1e-7b4d-4e8a-9',
+      `scsi-0QEMU_QEMU_HARDDISK_${VOLUME}`,
+      'scsi-0QEMU_QEMU_HARDDISK_3f2a9c1e-7b4d-4e8a-9',
+    ]);
+  });
+
+  it.each(['virtio-3f2a9c1e-7b4d-4e8a-9', `scsi-0QEMU_QEMU_HARDDISK_${VOLUME}`])(
+    'finds %s, ignoring partitions and other disks',
+    async (name) => {
+      const os = new FakeOs();
+      os.disks.add('virtio-3f2a9c1e-7b4d-4e8a-9-part1');
+      os.disks.add('virtio-aaaaaaaaaaaaaaaaaaaa');
+      os.disks.add(name);
+      await expect(
+        waitForBlockDevice(os, VOLUME, { clock: instantClock(), timeoutMs: 1_000, intervalMs: 100 }),
+      ).resolves.toBe(`/dev/disk/by-id/${name}`);
+    },
+  );
+
+  it('gives up after the timeout, naming the volume', async () => {
+    const os = new FakeOs();
+    os.disks.add('virtio-3f2a9c1e-7b4d-4e8a-9-part1');
+    let looks = 0;
+    os.listDiskIds = async () => (looks++, [...os.disks]);
+    const waiting = waitForBlockDevice(os, VOLUME, {
+      clock: instantClock(),
+      timeoutMs: 1_000,
+      intervalMs: 300,
+    });
+    await expect(waiting).rejects.toBeInstanceOf(WaitTimeoutError);
+    await expect(waiting).rejects.toThrow(`block device of volume ${VOLUME}`);
+    expect(looks).toBe(5); // at 0, 300, 600, 900 and 1 000 ms
+  });
+});
+
+describe('the node Os', () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'dataswap-os-'));
+  });
+  afterAll(() => rm(dir, { recursive: true, force: true }));
+
+  it('reads mount points from a mounts table, undoing octal escapes', async () => {
+    const mounts = join(dir, 'mounts');
+    await writeFile(mounts, '/dev/vda1 / ext4 rw 0 0\n/dev/vdb /srv/my\\040data xfs rw 0 0\n');
+    expect(mountPointsIn('/dev/vdb /srv/a\\040b ext4 rw 0 0\n')).toEqual(['/srv/a b']);
+    const os = createNodeOs({ mountsFile: mounts });
+    await expect(os.isMounted('/srv/my data')).resolves.toBe(true);
+    await expect(os.isMounted('/srv')).resolves.toBe(false);
+  });
+
+  it('lists /dev/disk/by-id (empty when it does not exist)', async () => {
+    const byId = join(dir, 'by-id');
+    await mkdir(byId);
+    await writeFile(join(byId, 'virtio-abc'), '');
+    await expect(createNodeOs({ diskByIdDir: byId }).listDiskIds()).resolves.toEqual(['virtio-abc']);
+    await expect(createNodeOs({ diskByIdDir: join(dir, 'nope') }).listDiskIds()).resolves.toEqual([]);
+  });
+
+  it('turns a failed mount command into OsCommandError', async () => {
+    const os = createNodeOs({ commandTimeoutMs: 5_000 });
+    const mounting = os.mount('/dev/disk/by-id/dataswap-test-missing', join(dir, 'mnt'), 'ext4');
+    await expect(mounting).rejects.toBeInstanceOf(OsCommandError);
+    await expect(mounting).rejects.toMatchObject({ code: 'OS_COMMAND_FAILED', command: 'mount' });
+  });
+});
