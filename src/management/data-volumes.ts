@@ -7,12 +7,18 @@ import { ForeignResourceError, GuestOperationError, GuestStateError } from './er
 import { LABEL, labelsFor, type Role } from './labels.js';
 import { runStep } from './steps.js';
 
-/** Where a new data volume's content comes from. */
-export type DataSource = 'latest' | 'startup' | { generation: number } | { volumeId: string };
+/**
+ * Where a new data volume's content comes from: the latest backup, a generation by number, the
+ * backup `previous` generations before the latest (1 = the one before it), the startup image, or
+ * another volume of the guest.
+ */
+export type DataSource = 'latest' | 'startup' | { generation: number } | { previous: number } | { volumeId: string };
 
 export function describeSource(source: DataSource): string {
   if (typeof source === 'string') return source === 'latest' ? 'the latest backup' : 'the startup image';
-  return 'generation' in source ? `backup generation ${source.generation}` : `volume ${source.volumeId}`;
+  if ('generation' in source) return `backup generation ${source.generation}`;
+  if ('previous' in source) return `the backup ${source.previous} before the latest`;
+  return `volume ${source.volumeId}`;
 }
 
 /**
@@ -81,10 +87,9 @@ async function sourceSpec(
     return { input: { sourceVolumeId: v.id, size: Math.max(size, v.size) }, labels: { [LABEL.source]: 'volume' } };
   }
   const backups = (await listBackups(ctx, guestId, signal)).filter((b) => b.status === 'available');
-  const backup = source === 'latest' ? backups[0] : backups.find((b) => b.generation === source.generation);
-  if (!backup) {
-    throw new GuestStateError(guestId, source === 'latest' ? 'has no backup yet' : `has no available backup generation ${source.generation}`);
-  }
+  const backup =
+    source === 'latest' ? backups[0] : 'previous' in source ? backups[source.previous] : backups.find((b) => b.generation === source.generation);
+  if (!backup) throw new GuestStateError(guestId, `has no available ${describeSource(source)}`);
   return {
     input: { snapshotId: backup.snapshotId, size: Math.max(size, backup.sizeGiB) },
     labels: { [LABEL.source]: 'backup', [LABEL.generation]: String(backup.generation) },

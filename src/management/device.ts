@@ -13,7 +13,7 @@ import { GuestDirectory, assertGuestId } from './guest-record.js';
 import { cleanOrphans, findOrphans, listGuests, summarize, type GuestSummary, type Orphans } from './inventory.js';
 import { createGuest, deleteGuest, guestCredential, recreateGuest, type GuestCreated, type PlacementInput } from './lifecycle.js';
 import { parsePolicy, type Policy, type PolicyInput } from './policy.js';
-import { confirmSwap, rollbackSwap, swapDataVolume, type SwapResult } from './swap.js';
+import { confirmSwap, rollbackSwap, swapDataVolume, type SwapResult, type SwapSettled } from './swap.js';
 import { LABEL } from './labels.js';
 
 export interface ManagementDeviceOptions {
@@ -239,22 +239,25 @@ export class ManagementDevice {
     );
   }
 
-  /** The guest is healthy on its new data volume: release the old one. */
-  confirmSwap(guestId: string, opts?: OperationOptions): Promise<{ oldVolumeId: string; kept: boolean }> {
+  /**
+   * The guest is healthy on its new data volume: release the old one. Idempotent; names the swap it
+   * confirms when `swapOperationId` is given.
+   */
+  confirmSwap(guestId: string, opts?: OperationOptions & { swapOperationId?: string | undefined }): Promise<SwapSettled> {
     return this.serialized(
       guestId,
       'swap',
-      async () => confirmSwap(this.ctx, await this.directory.load(guestId, opts?.signal), opts?.signal),
+      async () => confirmSwap(this.ctx, await this.directory.load(guestId, opts?.signal), opts?.swapOperationId, opts?.signal),
       opts?.signal,
     );
   }
 
-  /** Puts the guest's previous data volume back. */
-  rollbackSwap(guestId: string, opts?: OperationOptions): Promise<{ oldVolumeId: string; newVolumeId: string }> {
+  /** Puts the guest's previous data volume back. Idempotent, like {@link confirmSwap}. */
+  rollbackSwap(guestId: string, opts?: OperationOptions & { swapOperationId?: string | undefined }): Promise<SwapSettled> {
     return this.serialized(
       guestId,
       'swap',
-      async () => rollbackSwap(this.ctx, await this.directory.load(guestId, opts?.signal)),
+      async () => rollbackSwap(this.ctx, await this.directory.load(guestId, opts?.signal), opts?.swapOperationId),
       opts?.signal,
     );
   }

@@ -8,7 +8,7 @@ export type { GuestSummary, Orphans } from './inventory.js';
 export type { GuestCreated, PlacementInput } from './lifecycle.js';
 export { LABEL, GUEST_TAG, type Role } from './labels.js';
 export { parsePolicy, type Policy, type PolicyInput } from './policy.js';
-export type { SwapResult } from './swap.js';
+export type { SwapResult, SwapSettled } from './swap.js';
 export type { SwapState } from './guest-record.js';
 export { KeyedMutex, OperationLimiter } from './concurrency.js';
 export { deriveGuestSecret, signRequest, type GuestCredential } from './api/signing.js';

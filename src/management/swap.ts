@@ -137,13 +137,40 @@ export async function swapDataVolume(
   return { guestId: guest.id, oldVolumeId: state.old, newVolumeId: state.new, phase: 'awaiting-confirm' };
 }
 
+/** The swap a confirm or roll-back names (any, when `swapOperationId` is absent). */
+function namedSwap(guest: GuestRecord, swapOperationId: string | undefined): SwapState | undefined {
+  const state = guest.swap;
+  if (state && swapOperationId !== undefined && state.op !== swapOperationId) {
+    throw new GuestStateError(guest.id, `the pending swap is ${state.op}, not ${swapOperationId}`);
+  }
+  return state;
+}
+
+/** What a confirm or roll-back did; `changed` is false when there was nothing left to do. */
+export interface SwapSettled {
+  changed: boolean;
+  /** The data volume attached afterwards. */
+  dataVolumeId: string;
+  /** The volume released (confirm) or rejected (roll-back). */
+  releasedVolumeId?: string | undefined;
+  /** Confirm: the released volume stays, as policy or dependent backups require. */
+  kept?: boolean | undefined;
+}
+
 /**
  * The guest is healthy on its new data volume: release the old one (deleted, or kept as
- * `retired-data` by policy or while backups of it remain).
+ * `retired-data` by policy or while backups of it remain). Idempotent: with no swap pending it
+ * changes nothing.
  */
-export async function confirmSwap(ctx: DeviceContext, guest: GuestRecord, signal?: AbortSignal): Promise<{ oldVolumeId: string; kept: boolean }> {
-  const state = guest.swap;
-  if (!state || state.phase !== 'awaiting-confirm') throw new GuestStateError(guest.id, 'no swap awaits confirmation');
+export async function confirmSwap(
+  ctx: DeviceContext,
+  guest: GuestRecord,
+  swapOperationId?: string,
+  signal?: AbortSignal,
+): Promise<SwapSettled> {
+  const state = namedSwap(guest, swapOperationId);
+  if (!state) return { changed: false, dataVolumeId: guest.dataVolumeId };
+  if (state.phase !== 'awaiting-confirm') throw new GuestStateError(guest.id, `swap ${state.op} is ${state.phase}, not awaiting confirmation`);
   await runStep('confirm swap', 'retire old data volume', guest.id, () => setRole(ctx, state.old, 'retired-data', signal));
   await runStep('confirm swap', 'clear swap state', guest.id, () => saveSwap(ctx, guest.server.id, undefined, signal));
   const deleted = await runStep('confirm swap', 'collect retired volumes', guest.id, () =>
@@ -151,16 +178,17 @@ export async function confirmSwap(ctx: DeviceContext, guest: GuestRecord, signal
   );
   const kept = !deleted.includes(state.old);
   ctx.events.emit('swap-confirmed', { guestId: guest.id, oldVolumeId: state.old, kept });
-  return { oldVolumeId: state.old, kept };
+  return { changed: true, dataVolumeId: state.new, releasedVolumeId: state.old, kept };
 }
 
 /**
  * The guest is not healthy on the new data volume: put the old one back. The rejected volume stays,
- * labelled as a candidate, for inspection; orphan clean-up or guest deletion removes it.
+ * labelled as a candidate, for inspection; guest deletion removes it. Idempotent: with no swap
+ * pending it changes nothing.
  */
-export async function rollbackSwap(ctx: DeviceContext, guest: GuestRecord): Promise<{ oldVolumeId: string; newVolumeId: string }> {
-  const state = guest.swap;
-  if (!state) throw new GuestStateError(guest.id, 'no swap to roll back');
+export async function rollbackSwap(ctx: DeviceContext, guest: GuestRecord, swapOperationId?: string): Promise<SwapSettled> {
+  const state = namedSwap(guest, swapOperationId);
+  if (!state) return { changed: false, dataVolumeId: guest.dataVolumeId };
   await runStep('roll back swap', 'restore old data volume', guest.id, () => restoreOld(ctx, guest, state), true);
   ctx.events.emit('swap-rolled-back', {
     guestId: guest.id,
@@ -169,5 +197,5 @@ export async function rollbackSwap(ctx: DeviceContext, guest: GuestRecord): Prom
     requestId: state.op,
     reason: 'rolled back on request',
   });
-  return { oldVolumeId: state.old, newVolumeId: state.new };
+  return { changed: true, dataVolumeId: state.old, releasedVolumeId: state.new };
 }

@@ -24,7 +24,6 @@ const operationSchema = z.looseObject({
   guestId: z.string(),
   kind: z.string(),
   status: z.enum(['pending', 'succeeded', 'failed']),
-  key: z.string(),
   result: z.unknown().optional(),
   error: z
     .looseObject({ code: z.string(), message: z.string(), step: z.string().optional(), requestId: z.string().optional() })
@@ -45,7 +44,8 @@ const guestSchema = z.looseObject({
 });
 export type GuestApiGuest = z.infer<typeof guestSchema>;
 
-export type VolumeSource = 'latest' | 'startup' | { generation: number };
+/** See the management device's `DataSource`; a guest cannot name arbitrary volumes. */
+export type VolumeSource = 'latest' | 'startup' | { generation: number } | { previous: number };
 
 export interface GuestApiClientOptions {
   /** Base URL of the guest API; defaults to the credential's `apiUrl`. */
@@ -154,20 +154,33 @@ export class GuestApiClient {
     return this.call('POST', this.guestPath('/data-volume:swap'), operationEnvelope, { volumeId }, key, signal).then((r) => r.operation);
   }
 
-  confirmSwap(key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
-    return this.call('POST', this.guestPath('/data-volume:confirm'), operationEnvelope, {}, key, signal).then((r) => r.operation);
+  /** Confirms the swap started with `swapOperationId` (any pending swap when absent). */
+  confirmSwap(swapOperationId?: string, key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/data-volume:confirm'), operationEnvelope, swapOperationId ? { swapOperationId } : {}, key, signal).then(
+      (r) => r.operation,
+    );
   }
 
-  rollbackSwap(key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
-    return this.call('POST', this.guestPath('/data-volume:rollback'), operationEnvelope, {}, key, signal).then((r) => r.operation);
+  /** Rolls back the swap started with `swapOperationId` (any pending swap when absent). */
+  rollbackSwap(swapOperationId?: string, key: string = randomUUID(), signal?: AbortSignal): Promise<GuestOperation> {
+    return this.call('POST', this.guestPath('/data-volume:rollback'), operationEnvelope, swapOperationId ? { swapOperationId } : {}, key, signal).then(
+      (r) => r.operation,
+    );
   }
 
   async handover(reason: string, signal?: AbortSignal): Promise<void> {
     await this.call('POST', this.guestPath('/handover'), z.looseObject({}), { reason }, randomUUID(), signal);
   }
 
-  getOperation(id: string, signal?: AbortSignal): Promise<GuestOperation> {
-    return this.call('GET', `/v1/operations/${encodeURIComponent(id)}`, operationEnvelope, undefined, undefined, signal).then((r) => r.operation);
+  /** The operation started with idempotency key `id`, or undefined when the device does not know it. */
+  async getOperation(id: string, signal?: AbortSignal): Promise<GuestOperation | undefined> {
+    try {
+      const r = await this.call('GET', `/v1/operations/${encodeURIComponent(id)}`, operationEnvelope, undefined, undefined, signal);
+      return r.operation;
+    } catch (err) {
+      if (err instanceof GuestApiError && err.status === 404) return undefined;
+      throw err;
+    }
   }
 
   /** Polls an operation until it is no longer pending. */
@@ -176,6 +189,7 @@ export class GuestApiClient {
     let delay = opts.intervalMs ?? 200;
     for (;;) {
       const op = await this.getOperation(id, opts.signal);
+      if (!op) throw new GuestApiError(404, 'NOT_FOUND', `operation ${id} is not known`, undefined);
       if (op.status !== 'pending') return op;
       if (Date.now() > deadline) throw new GuestApiError(0, 'WAIT_TIMEOUT', `operation ${id} still pending`, undefined);
       await sleep(delay, opts.signal, `operation ${id}`);

@@ -2,14 +2,16 @@ import { createHash } from 'node:crypto';
 import { isDataswapError } from '../../core/errors.js';
 import { GuestOperationError } from '../errors.js';
 
-/** A long operation of the guest API, polled at `GET /v1/operations/{id}`. */
+/**
+ * A long operation of the guest API, polled at `GET /v1/operations/{id}`. Its id is the
+ * idempotency key it was started with (scoped to the guest), so a guest that lost the answer can
+ * look the operation up by the key it chose.
+ */
 export interface Operation {
   id: string;
   guestId: string;
   kind: OperationKind;
   status: 'pending' | 'succeeded' | 'failed';
-  /** The idempotency key the operation was started with (also its cloud-side request id). */
-  key: string;
   createdAt: string;
   updatedAt: string;
   result?: unknown;
@@ -19,9 +21,9 @@ export interface Operation {
 export type OperationKind = 'backup' | 'data-volume' | 'swap' | 'confirm' | 'rollback';
 
 /**
- * In-memory record of operations, keyed so that the same guest, kind and idempotency key always
- * name the same operation. Finished operations are forgotten after `ttlMs`; the cloud-side effect
- * stays idempotent by the same key, so a late retry is still safe.
+ * In-memory record of operations by guest and idempotency key. Finished operations are forgotten
+ * after `ttlMs`, and all of them when the process restarts; the cloud-side effect is idempotent by
+ * the same key (it is the request id labelled on what it creates), so resending is always safe.
  */
 export class OperationStore {
   private readonly ops = new Map<string, Operation & { bodyHash: string; expires: number }>();
@@ -31,21 +33,17 @@ export class OperationStore {
     private readonly max = 100_000,
   ) {}
 
-  static idFor(guestId: string, kind: OperationKind, key: string): string {
-    return `op-${createHash('sha256').update(`${guestId}\n${kind}\n${key}`).digest('hex').slice(0, 32)}`;
-  }
-
-  get(id: string): Operation | undefined {
+  get(guestId: string, id: string): Operation | undefined {
     this.evict();
-    const op = this.ops.get(id);
+    const op = this.ops.get(`${guestId}\n${id}`);
     if (!op) return undefined;
     const { bodyHash: _b, expires: _e, ...visible } = op;
     return visible;
   }
 
   /**
-   * Starts `run` unless an operation with the same key exists: then returns that one (`reused`), or
-   * `conflict` when the same key came with another body.
+   * Starts `run` unless the guest has an operation with the same key: then returns that one
+   * (`reused`), or `conflict` when the key came with another kind or body.
    */
   start(
     guestId: string,
@@ -55,42 +53,42 @@ export class OperationStore {
     run: () => Promise<unknown>,
   ): { op: Operation; reused: boolean } | { conflict: true } {
     this.evict();
-    const id = OperationStore.idFor(guestId, kind, key);
-    const bodyHash = createHash('sha256').update(body).digest('hex');
-    const existing = this.ops.get(id);
-    if (existing) return existing.bodyHash === bodyHash ? { op: this.get(id)!, reused: true } : { conflict: true };
+    const slot = `${guestId}\n${key}`;
+    const bodyHash = createHash('sha256').update(`${kind}\n${body}`).digest('hex');
+    const existing = this.ops.get(slot);
+    if (existing) return existing.bodyHash === bodyHash ? { op: this.get(guestId, key)!, reused: true } : { conflict: true };
     if (this.ops.size >= this.max) {
       const oldest = this.ops.keys().next().value;
       if (oldest !== undefined) this.ops.delete(oldest);
     }
     const now = new Date().toISOString();
-    const op = { id, guestId, kind, key, status: 'pending' as const, createdAt: now, updatedAt: now, bodyHash, expires: Infinity };
-    this.ops.set(id, op);
+    const op = { id: key, guestId, kind, status: 'pending' as const, createdAt: now, updatedAt: now, bodyHash, expires: Infinity };
+    this.ops.set(slot, op);
     void run().then(
-      (result) => this.finish(id, { status: 'succeeded', result }),
-      (err: unknown) => this.finish(id, { status: 'failed', error: describeError(err) }),
+      (result) => this.finish(slot, { status: 'succeeded', result }),
+      (err: unknown) => this.finish(slot, { status: 'failed', error: describeError(err) }),
     );
-    return { op: this.get(id)!, reused: false };
+    return { op: this.get(guestId, key)!, reused: false };
   }
 
   /** Resolves when the operation is no longer pending (for in-process callers and tests). */
-  async settled(id: string, pollMs = 10): Promise<Operation | undefined> {
+  async settled(guestId: string, id: string, pollMs = 10): Promise<Operation | undefined> {
     for (;;) {
-      const op = this.get(id);
+      const op = this.get(guestId, id);
       if (!op || op.status !== 'pending') return op;
       await new Promise((r) => setTimeout(r, pollMs));
     }
   }
 
-  private finish(id: string, patch: Pick<Operation, 'status' | 'result' | 'error'>): void {
-    const op = this.ops.get(id);
+  private finish(slot: string, patch: Pick<Operation, 'status' | 'result' | 'error'>): void {
+    const op = this.ops.get(slot);
     if (!op) return;
     Object.assign(op, patch, { updatedAt: new Date().toISOString(), expires: Date.now() + this.ttlMs });
   }
 
   private evict(): void {
     const now = Date.now();
-    for (const [id, op] of this.ops) if (op.expires <= now) this.ops.delete(id);
+    for (const [slot, op] of this.ops) if (op.expires <= now) this.ops.delete(slot);
   }
 }
 

@@ -5,7 +5,8 @@ import { silentLogger, type Logger } from '../../core/logger.js';
 import { isDataswapError } from '../../core/errors.js';
 import type { ManagementDevice } from '../device.js';
 import { GUEST_ID_PATTERN } from '../labels.js';
-import { OperationStore, describeError, type Operation, type OperationKind } from './operations.js';
+import { guestActions, type StartResult } from './guest-actions.js';
+import { describeError, type Operation, type OperationStore } from './operations.js';
 import { NonceCache, parseAuthorization, verifySignature } from './signing.js';
 
 export interface GuestApiOptions {
@@ -56,15 +57,17 @@ class HttpError extends Error {
 
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
 const GUEST_ROUTE = /^\/v1\/guests\/([a-z0-9-]{1,40})(\/backups|\/data-volumes|\/data-volume:swap|\/data-volume:confirm|\/data-volume:rollback|\/handover)?$/;
-const OPERATION_ROUTE = /^\/v1\/operations\/(op-[0-9a-f]{32})$/;
+const OPERATION_ROUTE = /^\/v1\/operations\/([A-Za-z0-9._:-]{8,64})$/;
 
 const sourceSchema = z.union([
   z.literal('latest'),
   z.literal('startup'),
   z.strictObject({ generation: z.number().int().min(1).max(1_000_000) }),
+  z.strictObject({ previous: z.number().int().min(1).max(1_000) }),
 ]);
 const bodies = {
   empty: z.strictObject({}),
+  swapRef: z.strictObject({ swapOperationId: z.string().regex(KEY_PATTERN).optional() }),
   dataVolume: z.strictObject({ source: sourceSchema }),
   swap: z.strictObject({ volumeId: z.string().regex(/^[0-9a-fA-F-]{36}$/, 'expected a volume UUID') }),
   handover: z.strictObject({ reason: z.string().min(1).max(1000) }),
@@ -82,7 +85,8 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
   const logger = options.logger ?? silentLogger;
   const now = options.now ?? Date.now;
   const nonces = new NonceCache(skew);
-  const operations = new OperationStore();
+  const actions = guestActions(device);
+  const operations = actions.operations;
   const epochs = new Map<string, { epoch: number; until: number }>();
 
   async function epochOf(guestId: string): Promise<number | undefined> {
@@ -112,8 +116,7 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
     return auth.guestId;
   }
 
-  function startOperation(guestId: string, kind: OperationKind, key: string, body: string, run: () => Promise<unknown>): { status: number; body: unknown } {
-    const started = operations.start(guestId, kind, key, body, run);
+  function accepted(started: StartResult): { status: number; body: unknown } {
     if ('conflict' in started) throw new HttpError(409, 'IDEMPOTENCY_KEY_REUSED', 'this Idempotency-Key was used with another request');
     return { status: 202, body: { operation: started.op } };
   }
@@ -127,9 +130,9 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
 
     if (opMatch) {
       if (method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'GET only');
-      const op = operations.get(opMatch[1]!);
-      // Another guest's operation is "not found", not "forbidden": ids are not confirmed.
-      if (!op || op.guestId !== caller) throw new HttpError(404, 'NOT_FOUND', 'no such operation');
+      // Operations are looked up in the caller's own space: another guest's id is simply not found.
+      const op = operations.get(caller, opMatch[1]!);
+      if (!op) throw new HttpError(404, 'NOT_FOUND', 'no such operation');
       return { status: 200, body: { operation: op } };
     }
     const guestId = guestMatch![1]!;
@@ -175,30 +178,27 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
         if (method === 'GET') return { status: 200, body: { backups: await device.listBackups(guestId) } };
         expectMethod('POST');
         parse(bodies.empty);
-        {
-          const k = key();
-          return startOperation(guestId, 'backup', k, text, () => device.backupDataVolume(guestId, { requestId: k }));
-        }
+        return accepted(actions.backup(guestId, key()));
       case '/data-volumes': {
         expectMethod('POST');
         const { source } = parse(bodies.dataVolume);
-        const k = key();
-        return startOperation(guestId, 'data-volume', k, text, () => device.createDataVolume(guestId, { from: source }, { requestId: k }));
+        return accepted(actions.dataVolume(guestId, source, key(), text));
       }
       case '/data-volume:swap': {
         expectMethod('POST');
         const { volumeId } = parse(bodies.swap);
-        const k = key();
-        return startOperation(guestId, 'swap', k, text, () => device.swapDataVolume(guestId, volumeId.toLowerCase(), { requestId: k }));
+        return accepted(actions.swap(guestId, volumeId.toLowerCase(), key(), text));
       }
-      case '/data-volume:confirm':
+      case '/data-volume:confirm': {
         expectMethod('POST');
-        parse(bodies.empty);
-        return startOperation(guestId, 'confirm', key(), text, () => device.confirmSwap(guestId));
-      case '/data-volume:rollback':
+        const { swapOperationId } = parse(bodies.swapRef);
+        return accepted(actions.confirm(guestId, key(), swapOperationId, text));
+      }
+      case '/data-volume:rollback': {
         expectMethod('POST');
-        parse(bodies.empty);
-        return startOperation(guestId, 'rollback', key(), text, () => device.rollbackSwap(guestId));
+        const { swapOperationId } = parse(bodies.swapRef);
+        return accepted(actions.rollback(guestId, key(), swapOperationId, text));
+      }
       case '/handover': {
         expectMethod('POST');
         const { reason } = parse(bodies.handover);

@@ -1,0 +1,56 @@
+import type { ManagementDevice } from '../../management/device.js';
+import { guestActions, type GuestActions, type StartResult } from '../../management/api/guest-actions.js';
+import { LadderStateError } from '../errors.js';
+import type { VolumeSource } from '../ladder.js';
+import type { ManagementPort, Operation } from '../management-port.js';
+import { toDeviceSource, toPortOperation } from './operation-mapping.js';
+
+/**
+ * The management port in-process: for orchestrators that run the agent logic themselves (and for
+ * tests). Same operations and idempotency as the guest API, without HTTP.
+ */
+export class DirectManagementPort implements ManagementPort {
+  private readonly actions: GuestActions;
+
+  constructor(
+    private readonly device: ManagementDevice,
+    readonly guestId: string,
+    actions?: GuestActions,
+  ) {
+    this.actions = actions ?? guestActions(device);
+  }
+
+  private started(result: StartResult, what: string): Operation {
+    if ('conflict' in result) throw new LadderStateError(`${what}: idempotency key reused for another request`);
+    return toPortOperation(result.op);
+  }
+
+  async requestBackup(key: string): Promise<Operation> {
+    return this.started(this.actions.backup(this.guestId, key), 'backup');
+  }
+
+  async requestDataVolume(source: VolumeSource, key: string): Promise<Operation> {
+    return this.started(this.actions.dataVolume(this.guestId, toDeviceSource(source), key), 'data volume');
+  }
+
+  async swap(volumeId: string, key: string): Promise<Operation> {
+    return this.started(this.actions.swap(this.guestId, volumeId, key), 'swap');
+  }
+
+  async confirm(swapOperationId: string): Promise<Operation> {
+    return this.started(this.actions.confirm(this.guestId, `${swapOperationId}:confirm`, swapOperationId), 'confirm');
+  }
+
+  async rollback(swapOperationId: string): Promise<Operation> {
+    return this.started(this.actions.rollback(this.guestId, `${swapOperationId}:rollback`, swapOperationId), 'rollback');
+  }
+
+  async getOperation(id: string): Promise<Operation | undefined> {
+    const op = this.actions.operations.get(this.guestId, id);
+    return op ? toPortOperation(op) : undefined;
+  }
+
+  async handover(reason: string): Promise<void> {
+    await this.device.requestHandover(this.guestId, reason);
+  }
+}
