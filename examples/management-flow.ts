@@ -51,7 +51,7 @@ try {
   const vol = await step('create data volume from the latest backup', () => device.createDataVolume(guestId, { from: 'latest' }));
   await step('swap the data volume in the running server', () => device.swapDataVolume(guestId, vol.volumeId));
   const confirmed = await step('confirm the swap', () => device.confirmSwap(guestId));
-  console.log(`  old data volume ${confirmed.oldVolumeId} ${confirmed.kept ? 'kept (backups depend on it)' : 'deleted'}`);
+  console.log(`  old data volume ${confirmed.releasedVolumeId} ${confirmed.kept ? 'kept (backups depend on it)' : 'deleted'}`);
   const again = await step('re-create the guest on other hardware', () => device.recreateGuest(guestId, { differentHost: false }));
   console.log(`  new server ${again.serverId} replaces ${again.previousServerId}`);
   const view = await device.getGuest(guestId);
