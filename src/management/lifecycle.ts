@@ -141,6 +141,13 @@ export async function createGuest(
   const existing = await runStep(op, 'check guest id', guestId, () => dir.servers(guestId, signal));
   const mine = existing.find((s) => s.metadata?.[CLIENT_TOKEN_METADATA_KEY] === requestId);
   if (existing.length > 0 && !mine) throw new GuestStateError(guestId, 'exists already');
+  if (mine) {
+    // The same request again: report the guest the first try made.
+    const server = await runStep(op, 'wait for server ACTIVE', guestId, () => ctx.cloud.nova.servers.waitForActive(mine.id, ctx.poll(signal)));
+    const dataVolumeId = server.metadata?.[LABEL.dataVolume] ?? '';
+    dir.remember(guestId, server.id);
+    return { guestId, serverId: server.id, dataVolumeId, credential: guestCredential(ctx, guestId, 1) };
+  }
 
   const az = input.availabilityZone ?? ctx.policy.availabilityZone;
   const data = await buildDataVolume(ctx, { guestId, availabilityZone: az }, input.data, requestId, {

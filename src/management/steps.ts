@@ -1,9 +1,13 @@
-import { AbortedError } from '../core/errors.js';
-import { GuestOperationError } from './errors.js';
+import { AbortedError, InputValidationError } from '../core/errors.js';
+import { ForeignResourceError, GuestNotFoundError, GuestOperationError, GuestStateError } from './errors.js';
+
+/** Errors that say what is wrong with the request itself: they pass unwrapped. */
+const PASS_THROUGH = [GuestOperationError, AbortedError, GuestStateError, GuestNotFoundError, ForeignResourceError, InputValidationError];
 
 /**
  * Runs one step of a flow; a failure comes out as a {@link GuestOperationError} naming the flow,
- * the step and the request id (an abort stays an abort; an error already naming its step passes).
+ * the step and the request id. An abort, an error in the request itself and an error already naming
+ * its step pass as they are.
  */
 export async function runStep<T>(
   operation: string,
@@ -15,7 +19,7 @@ export async function runStep<T>(
   try {
     return await run();
   } catch (err) {
-    if (err instanceof GuestOperationError || err instanceof AbortedError) throw err;
+    if (PASS_THROUGH.some((type) => err instanceof type)) throw err;
     throw new GuestOperationError(operation, step, guestId, rolledBack, err);
   }
 }

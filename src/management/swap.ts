@@ -1,4 +1,5 @@
 import { collect } from '../core/paginate.js';
+import type { PollOptions } from '../core/waiter.js';
 import type { DeviceContext } from './context.js';
 import { ForeignResourceError, GuestOperationError, GuestStateError } from './errors.js';
 import type { GuestRecord, SwapState } from './guest-record.js';
@@ -32,34 +33,42 @@ async function attachedVolumeIds(ctx: DeviceContext, serverId: string, signal?: 
   return new Set(attachments.map((a) => a.volumeId));
 }
 
-async function detach(ctx: DeviceContext, serverId: string, volumeId: string, signal?: AbortSignal): Promise<void> {
+async function detach(ctx: DeviceContext, serverId: string, volumeId: string, poll: PollOptions): Promise<void> {
   const { nova, cinder } = ctx.cloud;
-  await nova.volumeAttachments.detach(serverId, volumeId, { signal });
-  await nova.volumeAttachments.waitForDetached(serverId, volumeId, ctx.poll(signal));
-  await cinder.volumes.waitForStatus(volumeId, 'available', ctx.poll(signal));
+  await nova.volumeAttachments.detach(serverId, volumeId, { signal: poll.signal });
+  await nova.volumeAttachments.waitForDetached(serverId, volumeId, poll);
+  await cinder.volumes.waitForStatus(volumeId, 'available', poll);
 }
 
-async function attach(ctx: DeviceContext, serverId: string, volumeId: string, signal?: AbortSignal): Promise<void> {
+async function attach(ctx: DeviceContext, serverId: string, volumeId: string, poll: PollOptions): Promise<void> {
   const { nova, cinder } = ctx.cloud;
-  await nova.volumeAttachments.attach(serverId, { volumeId }, { signal });
-  await nova.volumeAttachments.waitForAttached(serverId, volumeId, ctx.poll(signal));
-  await cinder.volumes.waitForStatus(volumeId, 'in-use', ctx.poll(signal));
+  await nova.volumeAttachments.attach(serverId, { volumeId }, { signal: poll.signal });
+  // Cinder's status first: a volume that goes to `error` ends the wait at once, where Nova's
+  // attachment list would only never show it.
+  await cinder.volumes.waitForStatus(volumeId, 'in-use', poll);
+  await nova.volumeAttachments.waitForAttached(serverId, volumeId, poll);
 }
 
 /**
  * Puts the old data volume back: detaches the new one if Nova has it, attaches the old one if it is
- * not attached, restores the labels and clears the swap state. Runs without the caller's signal:
- * an abort must not leave the guest without its data.
+ * not attached, restores the labels and clears the swap state. Runs without the caller's signal
+ * and waits three times longer than a normal step: an abort or a slow cloud must not leave the
+ * guest without its data.
  */
 async function restoreOld(ctx: DeviceContext, guest: GuestRecord, state: SwapState): Promise<void> {
   const serverId = guest.server.id;
+  const patient: PollOptions = { ...ctx.poll(), timeoutMs: 3 * ctx.policy.waitTimeoutMs };
+  const { cinder } = ctx.cloud;
   await saveSwap(ctx, serverId, { ...state, phase: 'rolling-back' });
+  // Let both volumes finish any transition first: a detach that timed out may still complete, and
+  // deciding from a volume in `detaching` would leave the guest with no data volume at all.
+  const settled = ['available', 'in-use'] as const;
+  // The new volume may have failed for good; only the old one has to be right.
+  await cinder.volumes.waitForStatus(state.new, [...settled], patient).catch(() => undefined);
+  const old = await cinder.volumes.waitForStatus(state.old, [...settled], patient);
   const attached = await attachedVolumeIds(ctx, serverId);
-  if (attached.has(state.new)) await detach(ctx, serverId, state.new);
-  if (!attached.has(state.old)) {
-    await ctx.cloud.cinder.volumes.waitForStatus(state.old, 'available', ctx.poll());
-    await attach(ctx, serverId, state.old);
-  }
+  if (attached.has(state.new)) await detach(ctx, serverId, state.new, patient);
+  if (!(attached.has(state.old) && old.status === 'in-use')) await attach(ctx, serverId, state.old, patient);
   await setRole(ctx, state.old, 'data');
   await setRole(ctx, state.new, 'candidate-data');
   await ctx.cloud.nova.servers.metadata.set(serverId, LABEL.dataVolume, state.old);
@@ -107,11 +116,11 @@ export async function swapDataVolume(
   await runStep(OP, 'record swap', guest.id, () => saveSwap(ctx, serverId, state, signal));
   let step = 'detach old data volume';
   try {
-    await detach(ctx, serverId, state.old, signal);
+    await detach(ctx, serverId, state.old, ctx.poll(signal));
     await setRole(ctx, state.old, 'previous-data', signal);
     step = 'attach new data volume';
     await saveSwap(ctx, serverId, { ...state, phase: 'attaching-new' }, signal);
-    await attach(ctx, serverId, state.new, signal);
+    await attach(ctx, serverId, state.new, ctx.poll(signal));
     step = 'record new data volume';
     await setRole(ctx, state.new, 'data', signal);
     await ctx.cloud.nova.servers.metadata.set(serverId, LABEL.dataVolume, state.new, { signal });

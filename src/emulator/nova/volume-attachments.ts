@@ -2,6 +2,7 @@ import { attachReserved, detachVolume, reserveVolume } from '../cinder/lifecycle
 import { badRequest, forbidden, notFound } from '../errors.js';
 import { empty, json, type AuthedHandler } from '../http/context.js';
 import { isUuidLike, newUuid } from '../ids.js';
+import { limitParam } from '../pagination.js';
 import { atLeast } from '../microversion.js';
 import type { BdmRecord } from '../state.js';
 import { asBoolean, isRecord, unexpectedKeys } from '../validate.js';
@@ -14,10 +15,17 @@ const ATTACHABLE = ['active', 'paused', 'stopped', 'resized', 'soft-delete', 'sh
 /** nova/block_device.py `_dev` pattern for a device name. */
 const DEVICE_RE = /^(\/dev\/x{0,1}[a-z]{0,1}d{0,1})([a-z]+)[0-9]*$/;
 
-/** `GET /servers/{id}/os-volume_attachments`. */
+/**
+ * `GET /servers/{id}/os-volume_attachments`: paged by `offset` and `limit`, each page capped at the
+ * page size, as Nova's `common.limited` does.
+ */
 export const listAttachmentsHandler: AuthedHandler = (ctx, world) => {
   const s = findServer(ctx, world);
-  return json(200, { volumeAttachments: s.bdms.map((b) => attachmentView(world, s, b, ctx.microversion)) });
+  const offset = Number(ctx.query.get('offset') ?? '0');
+  if (!Number.isInteger(offset) || offset < 0) throw badRequest('offset param must be positive');
+  const limit = limitParam(ctx.query, world.options.pageSize);
+  const page = s.bdms.slice(offset, offset + limit);
+  return json(200, { volumeAttachments: page.map((b) => attachmentView(world, s, b, ctx.microversion)) });
 };
 
 /** `GET /servers/{id}/os-volume_attachments/{volume_id}`. */
