@@ -11,7 +11,9 @@ describe('examples', () => {
   });
 
   it.each(examples)('%s exits 0', (file) => {
-    const run = spawnSync('npx', ['tsx', `examples/${file}`], { encoding: 'utf8', timeout: 300_000, env: process.env });
+    // jest's --experimental-vm-modules must not reach tsx in the child.
+    const { NODE_OPTIONS: _jestOnly, ...env } = process.env;
+    const run = spawnSync('npx', ['tsx', `examples/${file}`], { encoding: 'utf8', timeout: 300_000, env });
     if (run.status !== 0) console.error(run.stdout, run.stderr);
     expect(run.status).toBe(0);
   });

@@ -53,7 +53,7 @@ describe('Keystone', () => {
     const before = cloud.session.authentications;
     const token = await cloud.session.token();
     cloud.session.invalidate(token);
-    await cloud.cinder.volumeTypes.list();
+    await collect(cloud.cinder.volumeTypes.list());
     expect(cloud.session.authentications).toBe(before + 1);
   });
 });
