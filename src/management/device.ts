@@ -4,17 +4,18 @@ import { silentLogger, type Logger } from '../core/logger.js';
 import type { PollOptions } from '../core/waiter.js';
 import { isMatchError } from '../nova/errors.js';
 import type { GuestCredential } from './api/signing.js';
-import { listBackups, takeBackup, type BackupGeneration, type BackupResult } from './backups.js';
+import { applyRetention, listBackups, takeBackup, type BackupGeneration, type BackupResult } from './backups.js';
 import { KeyedMutex, OperationLimiter } from './concurrency.js';
 import type { CloudClients, DeviceContext, OperationOptions, ResolvedPolicy } from './context.js';
 import { buildDataVolume, describeSource, type DataSource } from './data-volumes.js';
 import { ManagementEventEmitter } from './events.js';
-import { GuestDirectory, assertGuestId } from './guest-record.js';
+import { GuestDirectory, assertGuestId, type GuestRecord } from './guest-record.js';
 import { cleanOrphans, findOrphans, listGuests, summarize, type GuestSummary, type Orphans } from './inventory.js';
 import { createGuest, deleteGuest, guestCredential, recreateGuest, type GuestCreated, type PlacementInput } from './lifecycle.js';
 import { parsePolicy, type Policy, type PolicyInput } from './policy.js';
 import { confirmSwap, rollbackSwap, swapDataVolume, type SwapResult, type SwapSettled } from './swap.js';
 import { LABEL } from './labels.js';
+import { runStep } from './steps.js';
 
 export interface ManagementDeviceOptions {
   /**
@@ -125,6 +126,11 @@ export class ManagementDevice {
     return this.mutex.run(guestId, () => this.ctx.limiters[kind].run(task, signal));
   }
 
+  /** The guest's record, as the first step of `operation`: a failure names the step and the request id. */
+  private load(operation: string, guestId: string, signal?: AbortSignal): Promise<GuestRecord> {
+    return runStep(operation, 'load guest', guestId, () => this.directory.load(guestId, signal));
+  }
+
   /** Whether an operation of the guest is queued or running. */
   isBusy(guestId: string): boolean {
     return this.mutex.isBusy(guestId);
@@ -191,7 +197,7 @@ export class ManagementDevice {
       guestId,
       'backup',
       async () => {
-        const guest = await this.directory.load(guestId, opts?.signal);
+        const guest = await this.load('backup', guestId, opts?.signal);
         const result = await takeBackup(this.ctx, guest, requestId, opts?.signal);
         this.events.emit('backup-taken', {
           guestId,
@@ -206,6 +212,11 @@ export class ManagementDevice {
     );
   }
 
+  /** Applies the retention policy now (as every backup does); returns the snapshots deleted. */
+  pruneBackups(guestId: string, opts?: OperationOptions): Promise<string[]> {
+    return this.serialized(guestId, 'backup', () => applyRetention(this.ctx, guestId, opts?.signal), opts?.signal);
+  }
+
   /**
    * Builds a new data volume for the guest (its "volume creation request") from the latest backup, a
    * generation, the startup image or one of its volumes; idempotent per request id.
@@ -216,7 +227,7 @@ export class ManagementDevice {
       guestId,
       'volume',
       async () => {
-        const guest = await this.directory.load(guestId, opts?.signal);
+        const guest = await this.load('create data volume', guestId, opts?.signal);
         const v = await buildDataVolume(this.ctx, { guestId, availabilityZone: guest.availabilityZone }, input.from, requestId, {
           signal: opts?.signal,
         });
@@ -234,7 +245,7 @@ export class ManagementDevice {
     return this.serialized(
       guestId,
       'swap',
-      async () => swapDataVolume(this.ctx, await this.directory.load(guestId, opts?.signal), volumeId, requestId, opts?.signal),
+      async () => swapDataVolume(this.ctx, await this.load('swap', guestId, opts?.signal), volumeId, requestId, opts?.signal),
       opts?.signal,
     );
   }
@@ -247,7 +258,7 @@ export class ManagementDevice {
     return this.serialized(
       guestId,
       'swap',
-      async () => confirmSwap(this.ctx, await this.directory.load(guestId, opts?.signal), opts?.swapOperationId, opts?.signal),
+      async () => confirmSwap(this.ctx, await this.load('confirm swap', guestId, opts?.signal), opts?.swapOperationId, opts?.signal),
       opts?.signal,
     );
   }
@@ -257,7 +268,7 @@ export class ManagementDevice {
     return this.serialized(
       guestId,
       'swap',
-      async () => rollbackSwap(this.ctx, await this.directory.load(guestId, opts?.signal), opts?.swapOperationId),
+      async () => rollbackSwap(this.ctx, await this.load('roll back swap', guestId, opts?.signal), opts?.swapOperationId),
       opts?.signal,
     );
   }
@@ -280,7 +291,7 @@ export class ManagementDevice {
     return this.serialized(
       guestId,
       'guest',
-      async () => recreateGuest(this.ctx, this.directory, await this.directory.load(guestId, opts?.signal), input, requestId, opts?.signal),
+      async () => recreateGuest(this.ctx, this.directory, await this.load('recreate guest', guestId, opts?.signal), input, requestId, opts?.signal),
       opts?.signal,
     );
   }

@@ -35,6 +35,20 @@ export function assertGuestId(guestId: string): void {
   if (!GUEST_ID_PATTERN.test(guestId)) throw new GuestNotFoundError(guestId);
 }
 
+/**
+ * Removes a label from a server. A label already gone counts as removed: a retried DELETE whose
+ * first answer was lost finds nothing left to delete.
+ */
+export async function removeServerLabel(cloud: CloudClients, serverId: string, key: string, signal?: AbortSignal): Promise<void> {
+  try {
+    await cloud.nova.servers.metadata.delete(serverId, key, { signal });
+  } catch (err) {
+    // Nova answers 404 both for a missing server and for a missing key; only the latter is success.
+    if (err instanceof NotFoundError && /metadata item was not found/i.test(err.faultMessage ?? '')) return;
+    throw err;
+  }
+}
+
 /** Reads a guest record from a server's metadata; undefined when the server is not a live guest. */
 export function recordFromServer(server: Server): GuestRecord | undefined {
   const md = server.metadata ?? {};

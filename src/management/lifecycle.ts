@@ -1,5 +1,5 @@
 import { stringify as toYaml } from 'yaml';
-import { NotFoundError } from '../core/errors.js';
+import { AbortedError, NotFoundError } from '../core/errors.js';
 import { createIdempotently } from '../core/idempotent-create.js';
 import { collect } from '../core/paginate.js';
 import {
@@ -13,7 +13,7 @@ import { collectRetiredVolumes, listBackups } from './backups.js';
 import type { DeviceContext } from './context.js';
 import { buildDataVolume, type DataSource } from './data-volumes.js';
 import { GuestOperationError, GuestStateError } from './errors.js';
-import { guestTag, type GuestDirectory, type GuestRecord } from './guest-record.js';
+import { guestTag, removeServerLabel, type GuestDirectory, type GuestRecord } from './guest-record.js';
 import { GUEST_TAG, LABEL, labelsFor } from './labels.js';
 import { runStep } from './steps.js';
 
@@ -109,6 +109,35 @@ async function deleteVolumeAndWait(ctx: DeviceContext, volumeId: string, signal?
   if (!gone) await ctx.cloud.cinder.volumes.waitForDeleted(volumeId, ctx.poll(signal));
 }
 
+/**
+ * Runs the step that makes a freshly built server the guest's; if it fails, the server and its data
+ * volume are deleted (and `then` runs), so a failed creation leaves neither an unlabelled boot volume
+ * nor a second server behind. The error says whether that undo worked (`rolledBack`).
+ */
+async function undoOnFailure(
+  ctx: DeviceContext,
+  op: string,
+  step: string,
+  guestId: string,
+  made: { serverId: string; dataVolumeId: string; then?: () => Promise<void> },
+  run: () => Promise<void>,
+): Promise<void> {
+  try {
+    await run();
+  } catch (err) {
+    if (err instanceof AbortedError) throw err;
+    try {
+      await deleteServerAndWait(ctx, made.serverId);
+      await deleteVolumeAndWait(ctx, made.dataVolumeId);
+      await made.then?.();
+    } catch (undoErr) {
+      ctx.logger.error({ guestId, serverId: made.serverId, error: String(undoErr) }, `could not undo a failed "${step}"`);
+      throw new GuestOperationError(op, step, guestId, false, err);
+    }
+    throw new GuestOperationError(op, step, guestId, true, err);
+  }
+}
+
 /** Labels the boot volume Nova built, so inventory knows it (Nova cannot label it at creation). */
 async function labelBootVolume(ctx: DeviceContext, server: Server, guestId: string, dataVolumeId: string, signal?: AbortSignal): Promise<void> {
   for (const v of server['os-extended-volumes:volumes_attached'] ?? []) {
@@ -161,7 +190,7 @@ export async function createGuest(
     await deleteVolumeAndWait(ctx, data.id).catch(() => undefined);
     throw err;
   }
-  await runStep(op, 'label volumes', guestId, async () => {
+  await undoOnFailure(ctx, op, 'label volumes', guestId, { serverId: server.id, dataVolumeId: data.id }, async () => {
     await ctx.cloud.cinder.volumes.updateMetadata(data.id, { [LABEL.role]: 'data' }, { signal });
     await labelBootVolume(ctx, server, guestId, data.id, signal);
   });
@@ -220,10 +249,12 @@ export async function recreateGuest(
   const { nova, cinder } = ctx.cloud;
   // Order matters for a process that dies here: the new server becomes the guest (highest
   // incarnation, no longer pending) before the old one is marked retiring.
-  await runStep(op, 'promote new server', guestId, async () => {
+  // Until the old server is marked retiring, the new one is undone on failure: one live server only.
+  const restoreOld = () => removeServerLabel(ctx.cloud, old.id, LABEL.retiring);
+  await undoOnFailure(ctx, op, 'promote new server', guestId, { serverId: server.id, dataVolumeId: data.id, then: restoreOld }, async () => {
     await cinder.volumes.updateMetadata(data.id, { [LABEL.role]: 'data' }, { signal });
     await labelBootVolume(ctx, server, guestId, data.id, signal);
-    await nova.servers.metadata.delete(server.id, LABEL.pending, { signal });
+    await removeServerLabel(ctx.cloud, server.id, LABEL.pending, signal);
     await nova.servers.metadata.set(old.id, LABEL.retiring, 'true', { signal });
   });
   dir.remember(guestId, server.id);

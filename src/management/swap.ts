@@ -2,7 +2,7 @@ import { collect } from '../core/paginate.js';
 import type { PollOptions } from '../core/waiter.js';
 import type { DeviceContext } from './context.js';
 import { ForeignResourceError, GuestOperationError, GuestStateError } from './errors.js';
-import type { GuestRecord, SwapState } from './guest-record.js';
+import { removeServerLabel, type GuestRecord, type SwapState } from './guest-record.js';
 import { LABEL } from './labels.js';
 import { collectRetiredVolumes } from './backups.js';
 import { runStep } from './steps.js';
@@ -21,7 +21,7 @@ export interface SwapResult {
 async function saveSwap(ctx: DeviceContext, serverId: string, state: SwapState | undefined, signal?: AbortSignal): Promise<void> {
   const { nova } = ctx.cloud;
   if (state) await nova.servers.metadata.set(serverId, LABEL.swap, JSON.stringify(state), { signal });
-  else await nova.servers.metadata.delete(serverId, LABEL.swap, { signal });
+  else await removeServerLabel(ctx.cloud, serverId, LABEL.swap, signal);
 }
 
 async function setRole(ctx: DeviceContext, volumeId: string, role: string, signal?: AbortSignal): Promise<void> {

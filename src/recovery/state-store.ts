@@ -126,6 +126,22 @@ export class FileStateStore implements StateStore {
     return { status: 'set-aside', error: checked.error, setAsidePath };
   }
 
+  /**
+   * Reads the state without touching anything: no temp-file clean-up, no set-aside. For an
+   * operator's view while the agent runs (`dataswap agent status`).
+   */
+  async peek(): Promise<LoadedState | { status: 'unreadable'; error: StateFileError }> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { status: 'missing' };
+      throw error;
+    }
+    const checked = this.check(text);
+    return 'state' in checked ? { status: 'loaded', state: checked.state } : { status: 'unreadable', error: checked.error };
+  }
+
   async save(state: LadderState): Promise<void> {
     const text = `${JSON.stringify({ schemaVersion: STATE_SCHEMA_VERSION, savedAt: new Date(this.now()).toISOString(), state }, null, 2)}\n`;
     const temp = join(this.dir, `.${this.fileName}.${randomUUID()}.tmp`);

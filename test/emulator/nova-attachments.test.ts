@@ -70,7 +70,16 @@ describe('emulated Nova volume attachments', () => {
     expect(now.body.volumeAttachment.attachment_id).toBe(cinderView.body.volume.attachments[0]?.attachment_id);
     const list = await api.nova.get<{ volumeAttachments: Attachment[] }>(`/servers/${serverId}/os-volume_attachments`);
     expect(list.body.volumeAttachments[0]).toMatchObject({ device: '/dev/vda' });
-    expect(list.body.volumeAttachments.map((a) => a.volumeId)).toContain(v);
+    // Nova caps each page at its page size and pages this list by offset.
+    const all: Attachment[] = [];
+    for (let offset = 0; ; offset += 6) {
+      const page = await api.nova.get<{ volumeAttachments: Attachment[] }>(`/servers/${serverId}/os-volume_attachments?offset=${offset}`);
+      expect(page.body.volumeAttachments.length).toBeLessThanOrEqual(6);
+      if (page.body.volumeAttachments.length === 0) break;
+      all.push(...page.body.volumeAttachments);
+    }
+    expect(all.map((a) => a.volumeId)).toContain(v);
+    expect(new Set(all.map((a) => a.volumeId)).size).toBe(all.length);
     expect((await api.nova.get<Fault>(`/servers/${serverId}/os-volume_attachments/${MISSING}`)).body.itemNotFound?.message).toBe(
       `Instance ${serverId} is not attached to volume ${MISSING}`,
     );

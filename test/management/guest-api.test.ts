@@ -213,6 +213,11 @@ describe('guest API', () => {
     expect(text).not.toContain('sig=');
   });
 
+  it('rejects listen() on a port in use instead of hanging', async () => {
+    const port = Number(new URL(server.url).port);
+    await expect(createGuestApi(device).listen(port)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+  });
+
   it('surfaces API errors in the client as typed errors', async () => {
     const client = new GuestApiClient({ baseUrl: server.url, credential: { guestId: 'alice', secret: bob.secret } });
     const err = (await client.getGuest().catch((e: unknown) => e)) as GuestApiError;

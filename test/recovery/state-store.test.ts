@@ -41,6 +41,18 @@ describe('FileStateStore', () => {
     await expect(new FileStateStore({ dir }).load()).resolves.toEqual({ status: 'loaded', state });
   });
 
+  it('peeks without tidying or setting aside anything', async () => {
+    await expect(store.peek()).resolves.toEqual({ status: 'missing' });
+    await store.save(STATES[0]!);
+    const temp = join(dir, '.ladder-state.json.in-flight.tmp');
+    await writeFile(temp, 'partial');
+    await expect(store.peek()).resolves.toEqual({ status: 'loaded', state: STATES[0] });
+    await writeFile(store.path, '{"schemaVersion": 99}');
+    const peeked = await store.peek();
+    expect(peeked.status).toBe('unreadable');
+    expect((await readdir(dir)).sort()).toEqual(['.ladder-state.json.in-flight.tmp', 'ladder-state.json']);
+  });
+
   it('writes versioned JSON and creates the directory', async () => {
     const nested = new FileStateStore({ dir: join(dir, 'a', 'b'), now: () => 0 });
     await nested.save(STATES[0]!);

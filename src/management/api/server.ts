@@ -42,6 +42,8 @@ export type GuestApiErrorCode =
   | 'PAYLOAD_TOO_LARGE'
   | 'UNSUPPORTED_MEDIA_TYPE'
   | 'CONFLICT'
+  /** The HTTP layer could not parse the request (a bare CR or LF in a header, a NUL, an obs-fold…). */
+  | 'MALFORMED_REQUEST'
   | 'INTERNAL';
 
 class HttpError extends Error {
@@ -57,7 +59,17 @@ class HttpError extends Error {
 
 const KEY_PATTERN = /^[A-Za-z0-9._:-]{8,64}$/;
 const GUEST_ROUTE = /^\/v1\/guests\/([a-z0-9-]{1,40})(\/backups|\/data-volumes|\/data-volume:swap|\/data-volume:confirm|\/data-volume:rollback|\/handover)?$/;
-const OPERATION_ROUTE = /^\/v1\/operations\/([A-Za-z0-9._:-]{8,64})$/;
+const OPERATION_ROUTE = /^\/v1\/operations\/([^/?#]{1,256})$/;
+
+/** An operation id from its path segment: clients percent-encode it (`:` as `%3A`); undefined when not a key. */
+function operationId(segment: string): string | undefined {
+  try {
+    const id = decodeURIComponent(segment);
+    return KEY_PATTERN.test(id) ? id : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 const sourceSchema = z.union([
   z.literal('latest'),
@@ -124,14 +136,15 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
   async function route(req: IncomingMessage, path: string, body: Buffer): Promise<{ status: number; body: unknown }> {
     const method = req.method ?? 'GET';
     const guestMatch = GUEST_ROUTE.exec(path);
-    const opMatch = OPERATION_ROUTE.exec(path);
-    if (!guestMatch && !opMatch) throw new HttpError(404, 'NOT_FOUND', 'no such route');
+    const opSegment = OPERATION_ROUTE.exec(path)?.[1];
+    const opId = opSegment === undefined ? undefined : operationId(opSegment);
+    if (!guestMatch && opId === undefined) throw new HttpError(404, 'NOT_FOUND', 'no such route');
     const caller = await authenticate(req, path, body);
 
-    if (opMatch) {
+    if (opId !== undefined) {
       if (method !== 'GET') throw new HttpError(405, 'METHOD_NOT_ALLOWED', 'GET only');
       // Operations are looked up in the caller's own space: another guest's id is simply not found.
-      const op = operations.get(caller, opMatch[1]!);
+      const op = operations.get(caller, opId);
       if (!op) throw new HttpError(404, 'NOT_FOUND', 'no such operation');
       return { status: 200, body: { operation: op } };
     }
@@ -275,9 +288,25 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
     operations,
     async listen(port = 0, host = '127.0.0.1') {
       const server = createServer(handler);
+      // A request Node's parser refuses never reaches the handler: answer it in the API's format too.
+      server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+        if (err.code === 'ECONNRESET' || !socket.writable) return void socket.destroy();
+        const [status, reason] =
+          err.code === 'HPE_HEADER_OVERFLOW' ? [431, 'Request Header Fields Too Large'] : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? [408, 'Request Timeout'] : [400, 'Bad Request'];
+        const text = JSON.stringify({ error: { code: 'MALFORMED_REQUEST', message: 'the request is not valid HTTP' } });
+        socket.end(
+          `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(text)}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n${text}`,
+        );
+      });
       server.headersTimeout = 10_000;
       server.requestTimeout = 30_000;
-      await new Promise<void>((resolve) => server.listen(port, host, resolve));
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          resolve();
+        });
+      });
       const addr = server.address() as { port: number };
       return {
         url: `http://${host}:${addr.port}`,

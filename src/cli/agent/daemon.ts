@@ -1,0 +1,103 @@
+/**
+ * The recovery agent daemon inside a guest: loads the agent config and the guest credential, wires
+ * the agent (`createRecoveryAgent`) to the guest API over HTTP, and runs the ladder, the watchdog
+ * and the backup schedule until SIGTERM/SIGINT, when it stops them and persists the ladder state.
+ *
+ * Local triggers: SIGUSR1 reports a fault; with `--socket`, a unix socket takes `fault <reason>`,
+ * `reset` and `status` lines (see trigger-socket.ts). Logs are JSON lines on stdout, one per event.
+ */
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from '../../core/logger.js';
+import { HttpManagementPort } from '../../recovery/adapters/http-management.js';
+import { loadAgentConfig } from '../../recovery/config.js';
+import { createRecoveryAgent } from '../../recovery/create-agent.js';
+import type { CommandContext } from '../command.js';
+import { daemonExit, untilAborted } from '../daemon-support.js';
+import { createJsonLogger, type LogLevel } from '../json-logger.js';
+import { readCredentialFile } from './credential-file.js';
+import { acquireStateLock } from './lock.js';
+import { STATE_FILE } from './status.js';
+import { openTriggerSocket, type TriggerSocket } from './trigger-socket.js';
+
+export interface AgentDaemonOptions {
+  configPath: string;
+  socketPath?: string | undefined;
+  socketMode: number;
+  logLevel: LogLevel;
+}
+
+/** Runs the daemon until the command's signal aborts; resolves with the exit code. */
+export async function runAgentDaemon(ctx: CommandContext, options: AgentDaemonOptions): Promise<number> {
+  const { io } = ctx;
+  const config = await loadAgentConfig(options.configPath);
+  const { credential, warning } = await readCredentialFile(config.management.credentialFile, config.guestId);
+  const logger: Logger = createJsonLogger((line) => io.stdout.write(line), {
+    level: options.logLevel,
+    base: { component: 'recovery-agent', guestId: config.guestId },
+  });
+  if (warning) logger.warn({}, warning);
+
+  await mkdir(config.stateDir, { recursive: true, mode: 0o700 });
+  const lock = await acquireStateLock(config.stateDir);
+  let trigger: TriggerSocket | undefined;
+  const offSignals: Array<() => void> = [];
+  let parts: ReturnType<typeof createRecoveryAgent> | undefined;
+  try {
+    const management = new HttpManagementPort({
+      baseUrl: config.management.url,
+      credential,
+      timeoutMs: config.management.requestTimeoutMs,
+    });
+    parts = createRecoveryAgent(config, { management, logger });
+    const { agent } = parts;
+    logger.info(
+      {
+        pid: process.pid,
+        config: options.configPath,
+        stateFile: `${config.stateDir}/${STATE_FILE}`,
+        managementUrl: config.management.url,
+      },
+      'recovery agent starting',
+    );
+    await parts.start();
+    logger.info(
+      { status: agent.status(), nextBackupAt: isoOrUndefined(parts.backups.nextRunAt()) },
+      'recovery agent started',
+    );
+
+    offSignals.push(
+      io.onSignal('SIGUSR1', () => {
+        logger.warn({ trigger: 'SIGUSR1' }, 'fault reported by SIGUSR1');
+        agent.reportFault('SIGUSR1: fault reported by a local process');
+      }),
+    );
+    if (options.socketPath) {
+      trigger = await openTriggerSocket(
+        options.socketPath,
+        options.socketMode,
+        {
+          fault: (reason) => agent.reportFault(reason),
+          reset: () => agent.operatorReset(),
+          status: () => agent.status(),
+        },
+        logger,
+      );
+      logger.info({ socket: trigger.path }, 'trigger socket listening');
+    }
+
+    await untilAborted(ctx.signal);
+    logger.info({ signal: ctx.stoppedBy() }, 'recovery agent stopping');
+  } finally {
+    for (const off of offSignals) off();
+    await trigger?.close();
+    // Persists the ladder state last (an effect cut short is re-checked on the next start).
+    if (parts) await parts.stop();
+    await lock.release();
+  }
+  logger.info({ status: parts?.agent.status() }, 'recovery agent stopped');
+  return daemonExit(ctx.stoppedBy());
+}
+
+function isoOrUndefined(ms: number | undefined): string | undefined {
+  return ms === undefined ? undefined : new Date(ms).toISOString();
+}

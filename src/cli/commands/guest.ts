@@ -1,0 +1,245 @@
+/** `dataswap guest …`: create, show, list, delete and re-create guests; hand out a guest's API credential. */
+import type { GuestCredential } from '../../management/api/signing.js';
+import { GuestNotFoundError } from '../../management/errors.js';
+import { parseDataSource } from '../args.js';
+import { managementOptions, type Command, type CommandGroup } from '../command.js';
+import { openDevice } from '../device.js';
+import { fields } from '../output.js';
+import { guestsTable, guestText } from './render.js';
+
+const ID = { name: 'id', description: 'the guest id: 1–40 lowercase letters, digits and "-"' };
+
+/** A credential without its secret, for output. */
+function publicCredential(c: GuestCredential): { guestId: string; epoch: number; apiUrl?: string } {
+  return { guestId: c.guestId, epoch: c.epoch, ...(c.apiUrl ? { apiUrl: c.apiUrl } : {}) };
+}
+
+const create: Command = {
+  name: 'create',
+  summary: 'create a guest: a data volume, then a server booting from the software image',
+  usage: '<id> [--data SOURCE] [--az ZONE]',
+  description:
+    "The boot volume is built from the policy's software image; the data volume from SOURCE (default the\n" +
+    "startup image). Waits until the server is ACTIVE. The guest's API credential goes into its user data\n" +
+    '(/etc/dataswap/credential.json); its secret is never printed here (see `guest credential`).',
+  positionals: [ID],
+  options: managementOptions({
+    data: {
+      type: 'string',
+      value: 'SOURCE',
+      description: 'startup (default), latest, generation:N or previous:N',
+    },
+    az: { type: 'string', value: 'ZONE', description: "availability zone (default: the policy's)" },
+  }),
+  examples: [
+    'dataswap guest create cc-01 --cloud devstack --policy policy.yaml',
+    'dataswap guest create cc-02 --data generation:3 --az zone-b --json',
+  ],
+  async run(ctx) {
+    const { args } = ctx;
+    const guestId = args.guestId();
+    const dataText = args.string('data');
+    const data = dataText === undefined ? 'startup' : parseDataSource(dataText, 'data', args);
+    const az = args.string('az');
+    const { device } = await openDevice(ctx, {
+      warnWithoutKey:
+        "the credential in the guest's user data will not verify against a `dataswap serve` that has a key",
+    });
+    ctx.progress.step(`creating guest ${guestId}`);
+    const created = await device.createGuest(
+      { guestId, data, ...(az ? { availabilityZone: az } : {}) },
+      { signal: ctx.signal },
+    );
+    const guest = {
+      guestId: created.guestId,
+      serverId: created.serverId,
+      dataVolumeId: created.dataVolumeId,
+      credential: publicCredential(created.credential),
+    };
+    return {
+      data: { guest },
+      text: fields([
+        ['created guest', guest.guestId],
+        ['server', guest.serverId],
+        ['data volume', guest.dataVolumeId],
+        ['credential', `epoch ${guest.credential.epoch} (in the guest's user data)`],
+      ]),
+    };
+  },
+};
+
+const show: Command = {
+  name: 'show',
+  summary: "a guest's server, data volume, swap in progress and backups, read from the cloud",
+  usage: '<id>',
+  positionals: [ID],
+  options: managementOptions(),
+  examples: ['dataswap guest show cc-01', 'dataswap guest show cc-01 --json | jq .guest.dataVolumeId'],
+  async run(ctx) {
+    const guestId = ctx.args.guestId();
+    const { device } = await openDevice(ctx);
+    const guest = await device.getGuest(guestId, { signal: ctx.signal });
+    return { data: { guest }, text: guestText(guest) };
+  },
+};
+
+const list: Command = {
+  name: 'list',
+  summary: 'every guest, rebuilt from the labels in the cloud',
+  usage: '',
+  positionals: [],
+  options: managementOptions(),
+  examples: ['dataswap guest list', 'dataswap guest list --json | jq -r ".guests[].guestId"'],
+  async run(ctx) {
+    const { device } = await openDevice(ctx);
+    const guests = await device.listGuests({ signal: ctx.signal });
+    return { data: { guests }, text: guestsTable(guests) };
+  },
+};
+
+const remove: Command = {
+  name: 'delete',
+  summary: "delete a guest's servers, volumes and (unless kept) backups",
+  usage: '<id> [--keep-backups]',
+  description:
+    'With --keep-backups the available backups stay (labelled kept), with the volumes they depend on.',
+  positionals: [ID],
+  options: managementOptions({
+    'keep-backups': {
+      type: 'boolean',
+      description: 'keep the available backups (and the volumes they depend on)',
+    },
+  }),
+  examples: ['dataswap guest delete cc-01', 'dataswap guest delete cc-01 --keep-backups --json'],
+  async run(ctx) {
+    const guestId = ctx.args.guestId();
+    const keepBackups = ctx.args.flag('keep-backups');
+    const { device } = await openDevice(ctx);
+    ctx.progress.step(`deleting guest ${guestId}`);
+    const r = await device.deleteGuest(guestId, { keepBackups }, { signal: ctx.signal });
+    if (
+      r.deletedVolumes.length + r.deletedSnapshots.length + r.keptSnapshots.length + r.keptVolumes.length ===
+      0
+    ) {
+      throw new GuestNotFoundError(guestId);
+    }
+    const data = {
+      guestId,
+      deleted: { volumes: r.deletedVolumes, snapshots: r.deletedSnapshots },
+      kept: { volumes: r.keptVolumes, snapshots: r.keptSnapshots },
+    };
+    return {
+      data,
+      text: fields([
+        ['deleted guest', guestId],
+        ['deleted', `${r.deletedVolumes.length} volumes, ${r.deletedSnapshots.length} backups`],
+        [
+          'kept',
+          r.keptSnapshots.length
+            ? `${r.keptSnapshots.length} backups, ${r.keptVolumes.length} volumes they need`
+            : undefined,
+        ],
+      ]),
+    };
+  },
+};
+
+const recreate: Command = {
+  name: 'recreate',
+  summary: 'build a new server for the guest from its latest backup, then delete the old one',
+  usage: '<id> [--az ZONE] [--different-host]',
+  description:
+    "The operator's step after the agent handed over: same guest identity and credential, a new server from\n" +
+    'the software image and a data volume from the latest backup. The old server goes once the new one is ACTIVE.',
+  positionals: [ID],
+  options: managementOptions({
+    az: { type: 'string', value: 'ZONE', description: "availability zone (default: the guest's)" },
+    'different-host': {
+      type: 'boolean',
+      description: 'ask the scheduler for another host than the current server',
+    },
+  }),
+  examples: [
+    'dataswap guest recreate cc-01 --different-host',
+    'dataswap guest recreate cc-01 --az zone-b --json',
+  ],
+  async run(ctx) {
+    const { args } = ctx;
+    const guestId = args.guestId();
+    const az = args.string('az');
+    const { device } = await openDevice(ctx, {
+      warnWithoutKey:
+        "the credential in the new server's user data will not verify against a `dataswap serve` that has a key",
+    });
+    ctx.progress.step(`re-creating guest ${guestId}`);
+    const r = await device.recreateGuest(
+      guestId,
+      { differentHost: args.flag('different-host'), ...(az ? { availabilityZone: az } : {}) },
+      { signal: ctx.signal },
+    );
+    const guest = {
+      guestId: r.guestId,
+      serverId: r.serverId,
+      previousServerId: r.previousServerId,
+      dataVolumeId: r.dataVolumeId,
+      credential: publicCredential(r.credential),
+    };
+    return {
+      data: { guest },
+      text: fields([
+        ['re-created guest', guest.guestId],
+        ['server', `${guest.serverId} (replaces ${guest.previousServerId})`],
+        ['data volume', guest.dataVolumeId],
+      ]),
+    };
+  },
+};
+
+const credential: Command = {
+  name: 'credential',
+  summary: "the guest's API credential, the JSON file the recovery agent reads",
+  usage: '<id> [--reveal]',
+  description:
+    'Without --reveal, shows the credential without its secret. With --reveal, prints the whole file\n' +
+    '({guestId, epoch, secret, apiUrl}) on stdout, for /etc/dataswap/credential.json (mode 0600) in the guest.\n' +
+    'Needs the credential key (DATASWAP_CREDENTIAL_KEY_FILE or credentialKeyFile in the policy).',
+  positionals: [ID],
+  options: managementOptions({
+    reveal: { type: 'boolean', description: 'print the secret too (stdout only)' },
+  }),
+  examples: [
+    'dataswap guest credential cc-01',
+    '(umask 077; dataswap guest credential cc-01 --reveal > credential.json)',
+  ],
+  async run(ctx) {
+    const guestId = ctx.args.guestId();
+    const reveal = ctx.args.flag('reveal');
+    const { device } = await openDevice(ctx, { requireKey: 'guest credential' });
+    const cred = await device.credentialFor(guestId, { signal: ctx.signal });
+    if (reveal) {
+      const file = {
+        guestId: cred.guestId,
+        epoch: cred.epoch,
+        secret: cred.secret,
+        ...(cred.apiUrl ? { apiUrl: cred.apiUrl } : {}),
+      };
+      return { data: file, text: JSON.stringify(file), revealsSecret: true };
+    }
+    const shown = publicCredential(cred);
+    return {
+      data: { credential: shown },
+      text: fields([
+        ['guest', shown.guestId],
+        ['epoch', shown.epoch],
+        ['api url', shown.apiUrl ?? '(none in the policy: set guestApiUrl)'],
+        ['secret', 'hidden (add --reveal to print the credential file)'],
+      ]),
+    };
+  },
+};
+
+export const guestGroup: CommandGroup = {
+  name: 'guest',
+  summary: "create, show, list, delete and re-create guests; print a guest's API credential",
+  commands: [create, show, list, remove, recreate, credential],
+};

@@ -1,0 +1,29 @@
+/** What the two daemons (`serve`, `agent`) share: the log level option and waiting for a stop signal. */
+import type { OptionSpec } from './command.js';
+import type { Args } from './args.js';
+import { EXIT } from './errors.js';
+import { LOG_LEVELS, type LogLevel } from './json-logger.js';
+
+export const LOG_LEVEL_OPTION: Record<string, OptionSpec> = {
+  'log-level': { type: 'string', value: 'LEVEL', description: 'debug, info (default), warn or error' },
+};
+
+export function logLevelOf(args: Args): LogLevel {
+  const level = args.string('log-level') ?? 'info';
+  if (!(LOG_LEVELS as readonly string[]).includes(level))
+    throw args.usage(`--log-level must be one of ${LOG_LEVELS.join(', ')}`);
+  return level as LogLevel;
+}
+
+/** Resolves when `signal` aborts (at once if it already has). */
+export function untilAborted(signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+}
+
+/** A daemon stopped on request: SIGTERM is its normal end (0); Ctrl-C is 130. */
+export function daemonExit(stoppedBy: NodeJS.Signals | undefined): number {
+  return stoppedBy === 'SIGINT' ? EXIT.INTERRUPTED : EXIT.OK;
+}

@@ -1,0 +1,129 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { GuestApiClient } from '../../src/management/api/client.js';
+import { cli, cloudFixture, fakeIo, type CloudFixture, type FakeIo } from './helpers.js';
+
+async function logLine(io: FakeIo, msg: string): Promise<Record<string, unknown>> {
+  for (let i = 0; i < 400; i++) {
+    const line = io.out
+      .join('')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as Record<string, unknown>)
+      .find((l) => l.msg === msg);
+    if (line) return line;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`no "${msg}" log line in:\n${io.out.join('')}\n${io.err.join('')}`);
+}
+
+describe('dataswap serve', () => {
+  let f: CloudFixture;
+  beforeAll(async () => {
+    f = await cloudFixture();
+    expect((await cli(['guest', 'create', 'cc-01'], f.env)).code).toBe(0);
+  });
+  afterAll(async () => {
+    await f.emu.close();
+    await rm(f.dir, { recursive: true, force: true });
+  });
+
+  it('serves the guest API to a guest holding its credential, logs JSON lines, and stops on SIGTERM with 0', async () => {
+    const io = fakeIo(f.env);
+    const running = cli(['serve', '--port', '0'], f.env, io);
+    const { url } = (await logLine(io, 'guest API listening')) as { url: string };
+    const credential = JSON.parse(
+      (await cli(['guest', 'credential', 'cc-01', '--reveal'], f.env)).stdout,
+    ) as { guestId: string; secret: string };
+
+    const client = new GuestApiClient({ baseUrl: url, credential });
+    expect(await client.getGuest()).toMatchObject({ guestId: 'cc-01' });
+    await client.handover('agent gave up');
+    expect(await logLine(io, 'handover-requested')).toMatchObject({
+      level: 'warn',
+      event: 'handover-requested',
+      guestId: 'cc-01',
+      reason: 'agent gave up',
+    });
+    // A wrong secret is refused.
+    await expect(
+      new GuestApiClient({
+        baseUrl: url,
+        credential: { guestId: 'cc-01', secret: 'x'.repeat(43) },
+        retry: { retries: 0, minDelayMs: 1, maxDelayMs: 1 },
+      }).getGuest(),
+    ).rejects.toThrow('UNAUTHENTICATED');
+
+    io.raise('SIGTERM');
+    const r = await running;
+    expect(r.code).toBe(0);
+    expect(await logLine(io, 'guest API stopped')).toBeDefined();
+    expect(r.stdout).not.toContain(credential.secret);
+    expect(r.stderr).toBe('');
+  });
+
+  it('Ctrl-C stops it with 130; a port in use is a conflict (5)', async () => {
+    const io = fakeIo(f.env);
+    const running = cli(['serve', '--port', '0'], f.env, io);
+    const { url } = (await logLine(io, 'guest API listening')) as { url: string };
+    const port = new URL(url).port;
+    const busy = await cli(['serve', '--port', port], f.env);
+    expect(busy.code).toBe(5);
+    expect(busy.stderr).toContain(`127.0.0.1:${port} is already in use`);
+    io.raise('SIGINT');
+    expect((await running).code).toBe(130);
+  });
+});
+
+describe('dataswap agent (start-up errors)', () => {
+  let f: CloudFixture;
+  let config: string;
+  beforeAll(async () => {
+    f = await cloudFixture();
+    config = join(f.dir, 'agent.yaml');
+    await writeFile(
+      config,
+      `guestId: cc-09
+stateDir: ${join(f.dir, 'state')}
+management: { url: "http://127.0.0.1:1", credentialFile: ${join(f.dir, 'credential.json')} }
+commands:
+  restartApp: { argv: ["true"] }
+  restartMiddleware: { argv: ["true"] }
+  stopApp: { argv: ["true"] }
+  startApp: { argv: ["true"] }
+health: { type: tcp, port: 1 }
+data: { mountPoint: /srv/data }
+`,
+    );
+  });
+  afterAll(async () => {
+    await f.emu.close();
+    await rm(f.dir, { recursive: true, force: true });
+  });
+
+  it('a missing credential file is a configuration error (3)', async () => {
+    const r = await cli(['agent', '--config', config]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toContain(`cannot read the guest credential`);
+  });
+
+  it('refuses to run next to a live agent on the same state directory (5)', async () => {
+    await writeFile(
+      join(f.dir, 'credential.json'),
+      JSON.stringify({ guestId: 'cc-09', epoch: 1, secret: 'A'.repeat(43) }),
+      { mode: 0o600 },
+    );
+    await mkdir(join(f.dir, 'state'), { recursive: true });
+    await writeFile(join(f.dir, 'state', 'agent.pid'), `${process.ppid}\n`);
+    const r = await cli(['agent', '--config', config, '--json']);
+    expect(r.code).toBe(5);
+    expect(r.json()).toMatchObject({
+      error: {
+        code: 'CONFLICT',
+        message: expect.stringContaining(`another recovery agent (pid ${process.ppid})`),
+      },
+    });
+    expect(await readFile(join(f.dir, 'state', 'agent.pid'), 'utf8')).toBe(`${process.ppid}\n`);
+  });
+});
