@@ -32,7 +32,12 @@ export function requireState(
 }
 
 /** `GET /servers/{id}`. */
-export const getServerHandler: AuthedHandler = (ctx, world) => json(200, { server: serverView(world, findServer(ctx, world), ctx.microversion) });
+export const getServerHandler: AuthedHandler = (ctx, world) => {
+  const server = serverView(world, findServer(ctx, world), ctx.microversion);
+  // 2.71+: the show view (only) names the server's groups; the emulator has none.
+  if (atLeast(ctx.microversion, '2.71')) server.server_groups = [];
+  return json(200, { server });
+};
 
 /** `PUT /servers/{id}`: name, and description from 2.19. */
 export const updateServerHandler: AuthedHandler = (ctx, world) => {
