@@ -35,6 +35,8 @@ export function imageMetadataOf(image: ImageRecord): Record<string, string> {
     min_disk: String(image.minDisk),
     min_ram: String(image.minRam),
     size: String(image.size ?? 0),
+    // Cinder records whether it verified the image's signature; unsigned images say False.
+    signature_verified: 'False',
   };
   // Nova's snapshot bookkeeping properties are not copied, as Cinder's glance_core_properties filter them.
   for (const [k, v] of Object.entries(image.properties)) {

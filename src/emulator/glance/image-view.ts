@@ -29,6 +29,8 @@ export function imageView(i: ImageRecord): Record<string, unknown> {
     min_ram: i.minRam,
     schema: '/v2/schemas/image',
     virtual_size: null,
+    // The backend holding the data, once there is data (Glance's multi-store field).
+    ...(i.status === 'active' ? { stores: 'fs' } : {}),
     ...i.properties,
   };
 }
