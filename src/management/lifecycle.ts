@@ -104,9 +104,21 @@ async function deleteServerAndWait(ctx: DeviceContext, serverId: string, signal?
   await ctx.cloud.nova.servers.waitForDeleted(serverId, ctx.poll(signal));
 }
 
+/**
+ * Deletes a volume and waits until it is gone. Right after a server deletion Nova may still be
+ * detaching the volume, or deleting it (a boot volume): let that finish instead of racing it.
+ */
 async function deleteVolumeAndWait(ctx: DeviceContext, volumeId: string, signal?: AbortSignal): Promise<void> {
-  const gone = !(await ctx.cloud.cinder.volumes.delete(volumeId, undefined, { signal }));
-  if (!gone) await ctx.cloud.cinder.volumes.waitForDeleted(volumeId, ctx.poll(signal));
+  const { cinder } = ctx.cloud;
+  let status: string;
+  try {
+    status = (await cinder.volumes.waitForStatus(volumeId, ['available', 'error', 'in-use', 'deleting'], ctx.poll(signal))).status;
+  } catch (err) {
+    if (err instanceof NotFoundError) return;
+    throw err;
+  }
+  if (status !== 'deleting') await cinder.volumes.delete(volumeId, undefined, { signal });
+  await cinder.volumes.waitForDeleted(volumeId, ctx.poll(signal));
 }
 
 /**

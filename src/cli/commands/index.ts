@@ -2,6 +2,7 @@
 import type { CommandGroup } from '../command.js';
 import { agentGroup } from './agent.js';
 import { backupGroup } from './backup.js';
+import { demoGroup } from './demo.js';
 import { guestGroup } from './guest.js';
 import { orphansGroup } from './orphans.js';
 import { serveGroup } from './serve.js';
@@ -16,4 +17,5 @@ export const COMMAND_GROUPS: readonly CommandGroup[] = [
   orphansGroup,
   serveGroup,
   agentGroup,
+  demoGroup,
 ];

@@ -232,8 +232,9 @@ export function createGuestApi(device: ManagementDevice, options: GuestApiOption
       req.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > maxBody) {
+          // The rest is read and dropped, not cut off: destroying the request would lose the 413 too.
+          chunks.length = 0;
           reject(new HttpError(413, 'PAYLOAD_TOO_LARGE', `body over ${maxBody} bytes`));
-          req.destroy();
           return;
         }
         chunks.push(chunk);
