@@ -1,3 +1,4 @@
+import { NotFoundError } from '../core/errors.js';
 import { collect } from '../core/paginate.js';
 import type { PollOptions } from '../core/waiter.js';
 import type { DeviceContext } from './context.js';
@@ -35,7 +36,11 @@ async function attachedVolumeIds(ctx: DeviceContext, serverId: string, signal?: 
 
 async function detach(ctx: DeviceContext, serverId: string, volumeId: string, poll: PollOptions): Promise<void> {
   const { nova, cinder } = ctx.cloud;
-  await nova.volumeAttachments.detach(serverId, volumeId, { signal: poll.signal });
+  await nova.volumeAttachments.detach(serverId, volumeId, { signal: poll.signal }).catch((err: unknown) => {
+    // A retried detach whose first try went through (its answer lost) finds nothing attached: that
+    // is the goal, and the waits below check it.
+    if (!(err instanceof NotFoundError)) throw err;
+  });
   await nova.volumeAttachments.waitForDetached(serverId, volumeId, poll);
   await cinder.volumes.waitForStatus(volumeId, 'available', poll);
 }
