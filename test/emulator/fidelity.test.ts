@@ -14,6 +14,8 @@ import { scenarios } from '../fixtures/scenarios.js';
 
 type Shape = string | { [key: string]: Shape } | [Shape];
 
+const FREE_FORM = new Set(['metadata', 'volume_image_metadata']);
+
 /** The JSON type tree of a value; arrays by the union of their elements' keys. */
 function shapeOf(v: unknown): Shape {
   if (v === null) return 'null';
@@ -23,7 +25,10 @@ function shapeOf(v: unknown): Shape {
     return v.length ? [shapeOf(v[0])] : ['empty'];
   }
   if (typeof v === 'object') {
-    return Object.fromEntries(Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, shapeOf(x)]));
+    // Free-form maps (metadata, image properties copied onto a volume) hold data, not shape.
+    return Object.fromEntries(
+      Object.entries(v as Record<string, unknown>).map(([k, x]) => [k, FREE_FORM.has(k) && x && typeof x === 'object' ? 'map' : shapeOf(x)]),
+    );
   }
   return typeof v;
 }
