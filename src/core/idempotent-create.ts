@@ -10,13 +10,13 @@ import { sleep } from './sleep.js';
 export async function createIdempotently<T>(opts: {
   create: () => Promise<T>;
   find: () => Promise<T | undefined>;
-  /** Further creates after the first; default 3. */
+  /** Further creates after the first; default 8 (a fleet under a rate limit needs several). */
   retries?: number;
   /** First backoff, ms; doubles. Default 500. */
   delayMs?: number;
   signal?: AbortSignal | undefined;
 }): Promise<T> {
-  const retries = opts.retries ?? 3;
+  const retries = opts.retries ?? 8;
   let delay = opts.delayMs ?? 500;
   for (let attempt = 0; ; attempt++) {
     try {

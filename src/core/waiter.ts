@@ -15,7 +15,7 @@ export interface PollOptions {
   timeoutMs?: number;
   /** Delay before the first poll, ms. Default 100. */
   intervalMs?: number;
-  /** Longest delay between polls, ms. Default 2,000. */
+  /** Longest delay between polls, ms. Default 1,000. */
   maxIntervalMs?: number;
   /** Growth of the delay per poll. Default 1.5. */
   backoff?: number;
@@ -41,7 +41,7 @@ export interface WaitOptions<T> extends PollOptions {
 export const defaultPoll = {
   timeoutMs: 600_000,
   intervalMs: 100,
-  maxIntervalMs: 2_000,
+  maxIntervalMs: 1_000,
   backoff: 1.5,
   jitter: 0.2,
 } as const;
