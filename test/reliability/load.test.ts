@@ -20,7 +20,12 @@ const GUESTS = 50;
 const PER_GUEST = 20;
 const LIMITS = { backup: 4, volume: 4, swap: 3, guest: 8 };
 /** The heap may grow this much at its peak (garbage not yet collected included), and keep this much once collected (the leak check). */
-const HEAP_PEAK_BOUND_MB = 512;
+/**
+ * The peak depends on when V8 gets round to collecting (it waits longer when the machine is busy
+ * with other jest workers), so its bound is loose; the retained heap after a forced GC is the tight
+ * check that nothing accumulates.
+ */
+const HEAP_PEAK_BOUND_MB = 2048;
 const HEAP_RETAINED_BOUND_MB = 64;
 setFlagsFromString('--expose_gc');
 const gc = runInNewContext('gc') as () => void;
