@@ -1,19 +1,6 @@
 import { z } from 'zod';
-import { InputValidationError } from '../core/errors.js';
 
-/**
- * Parses a caller's input with `schema` before any request is sent.
- *
- * @throws {InputValidationError} listing every issue as `path: message`.
- */
-export function parseInput<S extends z.ZodType>(schema: S, value: unknown, what: string): z.infer<S> {
-  const result = schema.safeParse(value);
-  if (result.success) return result.data;
-  throw new InputValidationError(
-    what,
-    result.error.issues.map((i) => `${i.path.map(String).join('.') || '(input)'}: ${i.message}`),
-  );
-}
+export { parseInput } from '../core/input.js';
 
 /**
  * An id Nova checks with oslo's `is_uuid_like` (8-4-4-4-12 hex). `z.guid()` rather than `z.uuid()`,

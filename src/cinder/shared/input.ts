@@ -1,16 +1,7 @@
 import type { z } from 'zod';
-import { InputValidationError } from '../../core/errors.js';
+import { parseInput as parse } from '../../core/input.js';
 
-/**
- * Validates a caller's input before any request is sent and returns the parsed value.
- *
- * @throws {InputValidationError} listing each issue as `path: message`.
- */
+/** {@link parse} with Cinder's argument order (what, then the input). */
 export function parseInput<S extends z.ZodType>(schema: S, what: string, input: unknown): z.infer<S> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  throw new InputValidationError(
-    what,
-    result.error.issues.map((i) => `${i.path.length ? i.path.join('.') : '(input)'}: ${i.message}`),
-  );
+  return parse(schema, input, what);
 }
