@@ -134,6 +134,9 @@ async function play(crashAt: number | string | undefined): Promise<Played> {
       continue;
     }
     if (ended.code !== 0) throw new Error(`${guestId}: agent exited ${ended.code ?? ended.signal}: ${stderr.slice(0, 400)}\n${diagnose(dir)}`);
+    if (!existsSync(file('result.json'))) {
+      throw new Error(`${guestId}: agent exited 0 without result.json (start ${starts}, killed ${killed}): ${stderr.slice(0, 400)}\n${diagnose(dir)}`);
+    }
     break;
   }
   journals.delete(guestId);
