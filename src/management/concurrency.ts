@@ -8,11 +8,6 @@ import { sleep } from '../core/sleep.js';
 export class KeyedMutex {
   private readonly tails = new Map<string, Promise<unknown>>();
 
-  /** Number of keys with work queued or running. */
-  get size(): number {
-    return this.tails.size;
-  }
-
   isBusy(key: string): boolean {
     return this.tails.has(key);
   }
@@ -46,14 +41,6 @@ export class OperationLimiter {
 
   constructor(readonly limit: number) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`concurrency limit must be a positive integer, got ${limit}`);
-  }
-
-  get running(): number {
-    return this.active;
-  }
-
-  get queued(): number {
-    return this.waiting.length;
   }
 
   async run<T>(task: () => Promise<T>, signal?: AbortSignal): Promise<T> {

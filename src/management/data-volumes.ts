@@ -4,7 +4,7 @@ import type { CreateVolumeInput } from '../cinder/volumes/schemas.js';
 import { listBackups } from './backups.js';
 import type { DeviceContext } from './context.js';
 import { ForeignResourceError, GuestOperationError, GuestStateError } from './errors.js';
-import { LABEL, labelsFor, type Role } from './labels.js';
+import { LABEL, labelsFor } from './labels.js';
 import { runStep } from './steps.js';
 
 /**
@@ -32,7 +32,7 @@ export async function buildDataVolume(
   target: { guestId: string; availabilityZone: string | undefined },
   source: DataSource,
   requestId: string,
-  opts: { role?: Role; signal?: AbortSignal | undefined; operation?: string } = {},
+  opts: { signal?: AbortSignal | undefined; operation?: string } = {},
 ): Promise<Volume> {
   const { cinder } = ctx.cloud;
   const { guestId } = target;
@@ -55,7 +55,7 @@ export async function buildDataVolume(
       ...(target.availabilityZone ?? ctx.policy.availabilityZone
         ? { availabilityZone: target.availabilityZone ?? ctx.policy.availabilityZone }
         : {}),
-      metadata: labelsFor(guestId, opts.role ?? 'candidate-data', { [LABEL.request]: requestId, ...spec.labels }),
+      metadata: labelsFor(guestId, 'candidate-data', { [LABEL.request]: requestId, ...spec.labels }),
     };
     volume = await runStep(op, 'create volume', guestId, () =>
       createIdempotently({ signal, find: findMine, create: () => cinder.volumes.create(input, { signal }) }),

@@ -14,7 +14,6 @@ import { cleanOrphans, findOrphans, listGuests, summarize, type GuestSummary, ty
 import { createGuest, deleteGuest, guestCredential, recreateGuest, type GuestCreated, type PlacementInput } from './lifecycle.js';
 import { parsePolicy, type Policy, type PolicyInput } from './policy.js';
 import { confirmSwap, rollbackSwap, swapDataVolume, type SwapResult, type SwapSettled } from './swap.js';
-import { LABEL } from './labels.js';
 import { runStep } from './steps.js';
 
 export interface ManagementDeviceOptions {
@@ -333,7 +332,4 @@ export class ManagementDevice {
       ),
     );
   }
-
-  /** The label keys on the cloud's resources, for operators' own queries. */
-  static readonly labels = LABEL;
 }
